@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/demo"
+	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/mock"
+	"github.com/switchboard-gw/switchboard/internal/provider"
+	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
+	"github.com/switchboard-gw/switchboard/internal/server"
+)
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML config `file` (default: providers from environment variables)")
+	demoMode := fs.Bool("demo", false, "run with simulated providers, no keys, auth off, loopback only")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+
+	var (
+		cfg *config.Config
+		err error
+	)
+	var stopMock func()
+	switch {
+	case *demoMode && *configPath != "":
+		return usageError{errors.New("serve: --demo and --config cannot be combined")}
+	case *demoMode:
+		listen := getenv("SWITCHBOARD_LISTEN")
+		if listen == "" {
+			listen = config.DefaultListen
+		}
+		mockURL, stop, err := startDemoMock()
+		if err != nil {
+			return err
+		}
+		stopMock = stop
+		cfg = demo.Config(listen, mockURL)
+		if err := cfg.Validate(); err != nil {
+			stop()
+			return err
+		}
+	case *configPath != "":
+		cfg, err = config.Load(*configPath, getenv)
+	default:
+		cfg, err = config.FromEnv(getenv, provider.EnvSpecs())
+	}
+	if err != nil {
+		return err
+	}
+	if stopMock != nil {
+		defer stopMock()
+	}
+	if len(cfg.Providers) == 0 {
+		return fmt.Errorf("serve: no providers configured: pass --config FILE, set a provider key such as OPENAI_API_KEY or ANTHROPIC_API_KEY, or try --demo")
+	}
+
+	log := newLogger(stderr, cfg.Log.Level)
+	providers, err := provider.Build(cfg, provider.NewHTTPClient())
+	if err != nil {
+		return err
+	}
+	router, err := gateway.NewRouter(cfg, providers)
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router, Log: log}, Log: log})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	addr := ln.Addr().String()
+	log.Info("switchboard listening", "addr", addr, "config", cfg.Source, "providers", len(cfg.Providers), "models", len(cfg.Models))
+	if cfg.Demo {
+		printDemoBanner(stdout, addr)
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	grace := cfg.ShutdownGrace.D()
+	log.Info("shutting down: finishing in-flight requests", "grace", grace.String())
+	srv.SetReady(false)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("grace period over: closing remaining connections", "error", err.Error())
+		hs.Close()
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// startDemoMock runs simulated providers on a loopback port.
+func startDemoMock() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: %w", err)
+	}
+	ms := &http.Server{Handler: mock.New(mock.Options{Latency: 20 * time.Millisecond, TokensPerSecond: 200}), ReadHeaderTimeout: 10 * time.Second}
+	go ms.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { ms.Close() }, nil
+}
+
+func printDemoBanner(w io.Writer, addr string) {
+	fmt.Fprintf(w, `
+Switchboard demo is running on http://%[1]s (simulated providers, no auth).
+Models: demo-gpt, demo-claude (Anthropic behind the OpenAI API), demo-balanced, demo-embed.
+
+Try:
+  curl http://%[1]s/v1/chat/completions -H 'Content-Type: application/json' \
+    -d '{"model":"demo-gpt","messages":[{"role":"user","content":"Hello!"}]}'
+
+Stream, through the Anthropic translation:
+  curl -N http://%[1]s/v1/chat/completions -H 'Content-Type: application/json' \
+    -d '{"model":"demo-claude","stream":true,"messages":[{"role":"user","content":"Hello!"}]}'
+
+Press Ctrl+C to stop.
+`, addr)
+}

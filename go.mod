@@ -1,0 +1,14 @@
+module github.com/switchboard-gw/switchboard
+
+go 1.26.8
+
+require (
+	github.com/tidwall/gjson v1.20.2
+	github.com/tidwall/sjson v1.2.5
+	go.yaml.in/yaml/v3 v3.0.6
+)
+
+require (
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/pretty v1.3.0 // indirect
+)

@@ -1,0 +1,358 @@
+// Package config loads Switchboard's YAML configuration, expands environment
+// variables in it, decodes it strictly and validates it. A config that fails
+// any check is refused whole: nothing starts half-configured.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults applied when the config leaves a value unset.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultMaxBodyBytes  = 10 << 20
+	DefaultShutdownGrace = 30 * time.Second
+	DefaultModelTimeout  = 10 * time.Minute
+	DefaultDatabase      = "sqlite://./data/switchboard.db"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Listen        string     `yaml:"listen"`
+	MasterKey     string     `yaml:"master_key"`
+	Database      string     `yaml:"database"`
+	Redis         string     `yaml:"redis"`
+	MaxBodyBytes  int64      `yaml:"max_body_bytes"`
+	ShutdownGrace Duration   `yaml:"shutdown_grace"`
+	Log           Log        `yaml:"log"`
+	Providers     []Provider `yaml:"providers"`
+	Models        []Model    `yaml:"models"`
+	Cache         Cache      `yaml:"cache"`
+	Tracing       Tracing    `yaml:"tracing"`
+
+	// Source names where the config came from (a file path, "env" or
+	// "demo"); it prefixes validation messages.
+	Source string `yaml:"-"`
+	// Demo marks the in-process demo: auth off, loopback only.
+	Demo bool `yaml:"-"`
+}
+
+// Log configures the process's structured log.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Access bool   `yaml:"access"` // one line per request
+}
+
+// Provider is one upstream account: a type, where it lives and its credential.
+type Provider struct {
+	Name    string            `yaml:"name"`
+	Type    string            `yaml:"type"`
+	BaseURL string            `yaml:"base_url"`
+	APIKey  string            `yaml:"api_key"`
+	Headers map[string]string `yaml:"headers"`
+	Timeout Duration          `yaml:"timeout"`
+
+	// azure
+	APIVersion string `yaml:"api_version"`
+	// bedrock
+	Region          string `yaml:"region"`
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	// vertex
+	Project         string `yaml:"project"`
+	Location        string `yaml:"location"`
+	CredentialsFile string `yaml:"credentials_file"`
+}
+
+// Model is a name clients send and the deployments that can serve it.
+// A name ending in "/*" is a pattern: "openai/*" serves "openai/gpt-4o" with
+// the upstream model "gpt-4o" on each deployment whose model is "*".
+type Model struct {
+	Name        string       `yaml:"name"`
+	Strategy    string       `yaml:"strategy"`
+	Deployments []Deployment `yaml:"deployments"`
+	Fallbacks   []string     `yaml:"fallbacks"`
+	Retry       Retry        `yaml:"retry"`
+	Timeout     Duration     `yaml:"timeout"`
+	Cache       *ModelCache  `yaml:"cache"`
+	// DropParams lets requests through with parameters the provider cannot
+	// honour; they are dropped (and logged) instead of refused with a 400.
+	DropParams bool `yaml:"drop_params"`
+}
+
+// Deployment is one provider + upstream model that can serve a model group.
+type Deployment struct {
+	Provider string `yaml:"provider"`
+	Model    string `yaml:"model"`
+	Weight   int    `yaml:"weight"`
+	Priority int    `yaml:"priority"`
+	RPM      int    `yaml:"rpm"`
+	TPM      int    `yaml:"tpm"`
+	Price    *Price `yaml:"price"`
+}
+
+// Price overrides list prices, in USD per million tokens.
+type Price struct {
+	InputPerMTok       float64 `yaml:"input_per_mtok"`
+	OutputPerMTok      float64 `yaml:"output_per_mtok"`
+	CachedInputPerMTok float64 `yaml:"cached_input_per_mtok"`
+}
+
+// Retry configures per-model retries.
+type Retry struct {
+	Attempts int `yaml:"attempts"`
+}
+
+// ModelCache overrides the global cache block for one model.
+type ModelCache struct {
+	Enabled  bool     `yaml:"enabled"`
+	TTL      Duration `yaml:"ttl"`
+	Semantic bool     `yaml:"semantic"`
+}
+
+// Cache is the global response-cache block.
+type Cache struct {
+	Enabled  bool          `yaml:"enabled"`
+	TTL      Duration      `yaml:"ttl"`
+	Semantic SemanticCache `yaml:"semantic"`
+}
+
+// SemanticCache configures similarity lookups.
+type SemanticCache struct {
+	Enabled        bool    `yaml:"enabled"`
+	Threshold      float64 `yaml:"threshold"`
+	EmbeddingModel string  `yaml:"embedding_model"`
+}
+
+// Tracing configures OpenTelemetry export.
+type Tracing struct {
+	Endpoint string `yaml:"endpoint"`
+}
+
+// Duration is a time.Duration written as "60s", "10m" in YAML.
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use e.g. 30s, 5m)", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q must not be negative", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// ApplyDefaults fills unset values.
+func (c *Config) ApplyDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Database == "" {
+		c.Database = DefaultDatabase
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = Duration(DefaultShutdownGrace)
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	for i := range c.Models {
+		m := &c.Models[i]
+		if m.Strategy == "" {
+			m.Strategy = "weighted"
+		}
+		if m.Timeout == 0 {
+			m.Timeout = Duration(DefaultModelTimeout)
+		}
+		for j := range m.Deployments {
+			if m.Deployments[j].Weight == 0 {
+				m.Deployments[j].Weight = 1
+			}
+		}
+	}
+}
+
+// Strategies lists the accepted values of models[].strategy.
+var Strategies = []string{"weighted", "round-robin", "least-busy", "latency", "cost", "usage", "priority"}
+
+// ProviderTypeKnown reports whether a provider type is registered. It is set
+// by the provider registry so that config does not import every provider.
+var ProviderTypeKnown = func(string) bool { return true }
+
+// ProviderTypes lists registered provider types for error messages.
+var ProviderTypes = func() []string { return nil }
+
+// Validate checks the whole config and returns every problem found, each
+// naming the source, the key and what is wrong.
+func (c *Config) Validate() error {
+	var errs problems
+	errs.src = c.Source
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs.add("listen", "must be host:port, got %q", c.Listen)
+	}
+	if c.Demo {
+		if !isLoopback(c.Listen) {
+			errs.add("listen", "--demo runs without auth and listens on loopback only; %q is not a loopback address", c.Listen)
+		}
+	} else if c.MasterKey == "" {
+		errs.add("master_key", "is required: set master_key in the config file or the SWITCHBOARD_MASTER_KEY environment variable (or run with --demo)")
+	} else if len(c.MasterKey) < 8 {
+		errs.add("master_key", "is too short (at least 8 characters)")
+	}
+	if !strings.HasPrefix(c.Database, "sqlite://") && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		errs.add("database", "must start with sqlite:// or postgres://, got %q", c.Database)
+	}
+	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
+		errs.add("redis", "must start with redis:// or rediss://, got %q", c.Redis)
+	}
+	if c.MaxBodyBytes < 0 {
+		errs.add("max_body_bytes", "must be positive, got %d", c.MaxBodyBytes)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs.add("log.level", "must be one of debug, info, warn, error; got %q", c.Log.Level)
+	}
+
+	providers := map[string]bool{}
+	for i, p := range c.Providers {
+		key := fmt.Sprintf("providers[%d]", i)
+		if p.Name == "" {
+			errs.add(key+".name", "is required")
+		} else if providers[p.Name] {
+			errs.add(key+".name", "duplicate provider name %q", p.Name)
+		}
+		providers[p.Name] = true
+		if p.Type == "" {
+			errs.add(key+".type", "is required (one of %s)", strings.Join(ProviderTypes(), ", "))
+		} else if !ProviderTypeKnown(p.Type) {
+			errs.add(key+".type", "unknown provider type %q (one of %s)", p.Type, strings.Join(ProviderTypes(), ", "))
+		}
+		if p.BaseURL != "" {
+			if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs.add(key+".base_url", "must be an http(s) URL, got %q", p.BaseURL)
+			}
+		}
+		if p.Type == "azure" && p.BaseURL == "" {
+			errs.add(key+".base_url", "is required for azure (the resource endpoint, e.g. https://NAME.openai.azure.com)")
+		}
+	}
+
+	models := map[string]bool{}
+	for i, m := range c.Models {
+		key := fmt.Sprintf("models[%d]", i)
+		if m.Name == "" {
+			errs.add(key+".name", "is required")
+		} else if models[m.Name] {
+			errs.add(key+".name", "duplicate model name %q", m.Name)
+		}
+		models[m.Name] = true
+		if !contains(Strategies, m.Strategy) {
+			errs.add(key+".strategy", "unknown strategy %q (one of %s)", m.Strategy, strings.Join(Strategies, ", "))
+		}
+		if len(m.Deployments) == 0 {
+			errs.add(key+".deployments", "at least one deployment is required")
+		}
+		if m.Retry.Attempts < 0 {
+			errs.add(key+".retry.attempts", "must not be negative, got %d", m.Retry.Attempts)
+		}
+		pattern := strings.HasSuffix(m.Name, "/*")
+		for j, d := range m.Deployments {
+			dk := fmt.Sprintf("%s.deployments[%d]", key, j)
+			if d.Provider == "" {
+				errs.add(dk+".provider", "is required")
+			} else if !providers[d.Provider] {
+				errs.add(dk+".provider", "unknown provider %q (define it under providers)", d.Provider)
+			}
+			if d.Model == "" {
+				errs.add(dk+".model", "is required (the upstream model id)")
+			}
+			if d.Model == "*" && !pattern {
+				errs.add(dk+".model", `"*" is only allowed in a pattern model whose name ends in "/*"`)
+			}
+			if d.Weight < 0 {
+				errs.add(dk+".weight", "must not be negative, got %d", d.Weight)
+			}
+			if d.RPM < 0 || d.TPM < 0 {
+				errs.add(dk, "rpm and tpm must not be negative")
+			}
+			if p := d.Price; p != nil && (p.InputPerMTok < 0 || p.OutputPerMTok < 0 || p.CachedInputPerMTok < 0) {
+				errs.add(dk+".price", "prices must not be negative")
+			}
+		}
+	}
+	for i, m := range c.Models {
+		for j, f := range m.Fallbacks {
+			if !models[f] {
+				errs.add(fmt.Sprintf("models[%d].fallbacks[%d]", i, j), "unknown model %q", f)
+			} else if f == m.Name {
+				errs.add(fmt.Sprintf("models[%d].fallbacks[%d]", i, j), "a model cannot fall back to itself")
+			}
+		}
+	}
+	if t := c.Cache.Semantic.Threshold; t < 0 || t > 1 {
+		errs.add("cache.semantic.threshold", "must be between 0 and 1, got %v", t)
+	}
+	return errs.err()
+}
+
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// problems collects validation messages.
+type problems struct {
+	src  string
+	list []string
+}
+
+func (p *problems) add(key, format string, args ...any) {
+	p.list = append(p.list, fmt.Sprintf("%s: %s: %s", p.src, key, fmt.Sprintf(format, args...)))
+}
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &Error{Problems: p.list}
+}
+
+// Error lists every problem found in a config.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	if len(e.Problems) == 1 {
+		return "config: " + e.Problems[0]
+	}
+	return "config: " + fmt.Sprint(len(e.Problems)) + " problems:\n  " + strings.Join(e.Problems, "\n  ")
+}

@@ -1,0 +1,178 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/api"
+	"github.com/switchboard-gw/switchboard/internal/api/openai"
+	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/provider"
+	"github.com/switchboard-gw/switchboard/internal/sse"
+)
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request, st *reqState) {
+	rec := &Record{RequestID: st.id, Endpoint: "chat"}
+	defer func() {
+		rec.Latency = time.Since(st.start)
+		s.record(rec)
+	}()
+	body, release, aerr := s.readBody(w, r)
+	defer release()
+	if aerr != nil {
+		s.fail(w, st, rec, aerr)
+		return
+	}
+	f, aerr := openai.ScanChat(body)
+	rec.Model, rec.Stream = f.Model, f.Stream
+	if aerr != nil {
+		s.fail(w, st, rec, aerr)
+		return
+	}
+	group, rest, ok := s.gw.Router.Resolve(f.Model)
+	if !ok {
+		s.fail(w, st, rec, api.ModelNotFound(f.Model))
+		return
+	}
+	ctx, cancel := withDeadline(r.Context(), group.Timeout)
+	defer cancel()
+
+	res, err := s.gw.Chat(ctx, group, rest, body, &f)
+	if err != nil {
+		s.failAttempts(w, st, rec, err)
+		return
+	}
+	rec.Provider, rec.Upstream, rec.Attempts = res.Deployment.ProviderName, res.Model, res.Attempts
+	setRouteHeaders(w.Header(), res)
+	if res.Response.Stream == nil {
+		rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
+		setTiming(w.Header(), st.start, res.Upstream)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(res.Response.Body)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(res.Response.Body)
+		return
+	}
+	s.streamChat(ctx, w, r, st, rec, res, group.Timeout)
+}
+
+// streamChat relays a stream whose first chunk is already in hand. Each
+// chunk is flushed as it arrives. A stream that breaks ends with an error
+// event and no [DONE], so clients cannot mistake it for a full answer.
+func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, res *gateway.Result, timeout time.Duration) {
+	stream := res.Response.Stream
+	defer stream.Close()
+	rec.TTFT = time.Since(st.start)
+	h := w.Header()
+	setTiming(h, st.start, res.Upstream)
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	rec.Status = http.StatusOK
+
+	chunk := res.First
+	for {
+		if err := sse.WriteData(w, chunk); err != nil {
+			rec.Status, rec.Error = provider.StatusClientClosed, "client went away mid-stream"
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			rec.Status, rec.Error = provider.StatusClientClosed, "client went away mid-stream"
+			return
+		}
+		var err error
+		chunk, err = stream.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rec.Usage = stream.Usage()
+			if r.Context().Err() != nil {
+				rec.Status, rec.Error = provider.StatusClientClosed, "client went away mid-stream"
+				return
+			}
+			e := api.As(err)
+			if ctx.Err() != nil {
+				e = &api.Error{Status: http.StatusGatewayTimeout, Type: api.TypeTimeout, Code: "upstream_timeout",
+					Message: "The response took longer than the model's timeout of " + timeout.String() + ".", Cause: err}
+			}
+			rec.Status, rec.Error = e.Status, e.Error()
+			st.log.LogAttrs(ctx, slog.LevelWarn, "stream broke after it started",
+				slog.String("provider", rec.Provider), slog.String("error", e.Error()))
+			sse.WriteData(w, openai.ErrorJSON(e))
+			rc.Flush()
+			return
+		}
+	}
+	rec.Usage = stream.Usage()
+	sse.WriteData(w, sse.Done)
+	rc.Flush()
+}
+
+// fail answers with an error before anything was sent.
+func (s *Server) fail(w http.ResponseWriter, st *reqState, rec *Record, e *api.Error) {
+	rec.Status, rec.Error = e.Status, e.Error()
+	if e.Status >= 500 || e.Cause != nil {
+		st.log.LogAttrs(context.Background(), slog.LevelWarn, "request failed", slog.Int("status", e.Status), slog.String("error", e.Error()))
+	}
+	if e.Status == provider.StatusClientClosed {
+		return // nobody is listening
+	}
+	writeError(w, e)
+}
+
+// failAttempts answers for a request that no deployment could serve.
+func (s *Server) failAttempts(w http.ResponseWriter, st *reqState, rec *Record, err error) {
+	var f *gateway.Failure
+	if errors.As(err, &f) {
+		rec.Attempts, rec.Provider, rec.Upstream = f.Attempts, f.Provider, f.Model
+		w.Header().Set("x-switchboard-attempts", strconv.Itoa(f.Attempts))
+	}
+	s.fail(w, st, rec, api.As(err))
+}
+
+func setRouteHeaders(h http.Header, res *gateway.Result) {
+	h.Set("x-switchboard-provider", res.Deployment.ProviderName)
+	h.Set("x-switchboard-model", res.Model)
+	h.Set("x-switchboard-attempts", strconv.Itoa(res.Attempts))
+	h.Set("x-switchboard-cache", "bypass")
+	for k, v := range res.Response.Header {
+		h[k] = v
+	}
+}
+
+// setTiming writes server-timing: time inside Switchboard and upstream.
+func setTiming(h http.Header, start time.Time, upstream time.Duration) {
+	total := time.Since(start)
+	gw := total - upstream
+	if gw < 0 {
+		gw = 0
+	}
+	b := make([]byte, 0, 48)
+	b = append(b, "gateway;dur="...)
+	b = strconv.AppendFloat(b, float64(gw.Microseconds())/1000, 'f', 3, 64)
+	b = append(b, ", upstream;dur="...)
+	b = strconv.AppendFloat(b, float64(upstream.Microseconds())/1000, 'f', 3, 64)
+	h.Set("Server-Timing", string(b))
+}
+
+// writeError renders e as an OpenAI error body.
+func writeError(w http.ResponseWriter, e *api.Error) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.RetryAfter > 0 {
+		secs := int(e.RetryAfter.Seconds() + 0.999)
+		h.Set("Retry-After", strconv.Itoa(secs))
+	}
+	w.WriteHeader(e.Status)
+	w.Write(openai.ErrorJSON(e))
+}
+
+func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(err, target) }

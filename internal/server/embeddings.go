@@ -1,0 +1,93 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/api"
+	"github.com/switchboard-gw/switchboard/internal/api/openai"
+)
+
+var floatEmbedding = []byte(`"embedding":[`)
+
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState) {
+	rec := &Record{RequestID: st.id, Endpoint: "embeddings"}
+	defer func() {
+		rec.Latency = time.Since(st.start)
+		s.record(rec)
+	}()
+	body, release, aerr := s.readBody(w, r)
+	defer release()
+	if aerr != nil {
+		s.fail(w, st, rec, aerr)
+		return
+	}
+	f, aerr := openai.ScanEmbeddings(body)
+	rec.Model = f.Model
+	if aerr != nil {
+		s.fail(w, st, rec, aerr)
+		return
+	}
+	group, rest, ok := s.gw.Router.Resolve(f.Model)
+	if !ok {
+		s.fail(w, st, rec, api.ModelNotFound(f.Model))
+		return
+	}
+	ctx, cancel := withDeadline(r.Context(), group.Timeout)
+	defer cancel()
+	res, err := s.gw.Embed(ctx, group, rest, body, &f)
+	if err != nil {
+		s.failAttempts(w, st, rec, err)
+		return
+	}
+	rec.Provider, rec.Upstream, rec.Attempts = res.Deployment.ProviderName, res.Model, res.Attempts
+	rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
+	out := res.Response.Body
+	if f.Base64 && bytes.Contains(out, floatEmbedding) {
+		// The upstream answered in floats; the client asked for base64.
+		if out, err = openai.EmbeddingsToBase64(out); err != nil {
+			s.fail(w, st, rec, &api.Error{Status: http.StatusBadGateway, Type: api.TypeUpstream, Code: "invalid_upstream_response",
+				Message: "The upstream embeddings response could not be read.", Cause: err})
+			return
+		}
+	}
+	setRouteHeaders(w.Header(), res)
+	setTiming(w.Header(), st.start, res.Upstream)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+}
+
+func (s *Server) models(w http.ResponseWriter, _ *http.Request, _ *reqState) {
+	type model struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Created int64  `json:"created"`
+		OwnedBy string `json:"owned_by"`
+	}
+	names := s.gw.Router.Names()
+	list := struct {
+		Object string  `json:"object"`
+		Data   []model `json:"data"`
+	}{Object: "list", Data: make([]model, 0, len(names))}
+	for _, n := range names {
+		list.Data = append(list.Data, model{ID: n, Object: "model", Created: 0, OwnedBy: "switchboard"})
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, api.As(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}

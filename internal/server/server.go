@@ -1,0 +1,212 @@
+// Package server is Switchboard's HTTP front: routes, auth, body limits,
+// request ids, response headers, and the JSON and SSE writers.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/api"
+	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/provider"
+)
+
+// Options configure a Server.
+type Options struct {
+	Config  *config.Config
+	Gateway *gateway.Gateway
+	Log     *slog.Logger
+	// OnRecord, if set, receives one record per finished inference
+	// request. It runs on the request goroutine and must not block.
+	OnRecord func(*Record)
+}
+
+// Record describes one finished inference request.
+type Record struct {
+	RequestID string
+	Endpoint  string
+	Model     string // as the client asked
+	Provider  string // the deployment's provider that answered (or last tried)
+	Upstream  string // the upstream model
+	Status    int
+	Stream    bool
+	Attempts  int
+	Usage     provider.Usage
+	Latency   time.Duration
+	TTFT      time.Duration
+	Error     string
+}
+
+// Server serves the inference and operations endpoints.
+type Server struct {
+	cfg      *config.Config
+	gw       *gateway.Gateway
+	log      *slog.Logger
+	master   auth.MasterKey
+	authOff  bool
+	maxBody  int64
+	onRecord func(*Record)
+	ready    atomic.Bool
+	mux      *http.ServeMux
+}
+
+// New builds a server; it is ready at once.
+func New(o Options) *Server {
+	s := &Server{
+		cfg:      o.Config,
+		gw:       o.Gateway,
+		log:      o.Log,
+		master:   auth.NewMasterKey(o.Config.MasterKey),
+		authOff:  o.Config.Demo,
+		maxBody:  o.Config.MaxBodyBytes,
+		onRecord: o.OnRecord,
+		mux:      http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = config.DefaultMaxBodyBytes
+	}
+	for _, prefix := range []string{"/v1", ""} {
+		s.mux.HandleFunc("POST "+prefix+"/chat/completions", s.inference(s.chat))
+		s.mux.HandleFunc("POST "+prefix+"/embeddings", s.inference(s.embeddings))
+		s.mux.HandleFunc("GET "+prefix+"/models", s.inference(s.models))
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`)
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeInvalidRequest, Code: "unknown_url",
+			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path + "."})
+	})
+	s.ready.Store(true)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// SetReady flips /readyz, e.g. to 503 while draining on shutdown.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"status":"not ready"}`)
+		return
+	}
+	io.WriteString(w, `{"status":"ready"}`)
+}
+
+type ctxKey struct{}
+
+// reqState is what the inference middleware hands to handlers.
+type reqState struct {
+	id    string
+	start time.Time
+	log   *slog.Logger
+}
+
+// inference wraps an inference handler with request ids, auth and the
+// access log.
+func (s *Server) inference(h func(http.ResponseWriter, *http.Request, *reqState)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st := &reqState{start: time.Now(), id: requestID(r)}
+		w.Header().Set("x-request-id", st.id)
+		st.log = s.log.With(slog.String("request_id", st.id))
+		if !s.authOff && !s.master.Matches(auth.KeyFromRequest(r)) {
+			msg := "Missing API key. Send it as 'Authorization: Bearer KEY'."
+			if auth.KeyFromRequest(r) != "" {
+				msg = "Incorrect API key provided."
+			}
+			writeError(w, api.Unauthorized(msg))
+			return
+		}
+		h(w, r, st)
+	}
+}
+
+// requestID echoes a sane client id or makes a new one.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("x-request-id"); id != "" && len(id) <= 128 && printable(id) {
+		return id
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readBody reads the request body up to the limit into a pooled buffer;
+// release returns it to the pool once nothing refers to the bytes.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), err *api.Error) {
+	if r.ContentLength > s.maxBody {
+		return nil, func() {}, api.TooLarge(s.maxBody)
+	}
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	release = func() {
+		if buf.Cap() <= 1<<20 {
+			bodyPool.Put(buf)
+		}
+	}
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, rerr := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if rerr != nil {
+		release()
+		var mbe *http.MaxBytesError
+		if asMaxBytes(rerr, &mbe) {
+			return nil, func() {}, api.TooLarge(s.maxBody)
+		}
+		return nil, func() {}, api.BadRequest("", "invalid_body", "Could not read the request body.")
+	}
+	return buf.Bytes(), release, nil
+}
+
+// withDeadline applies a group's timeout to the request context.
+func withDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+func (s *Server) record(rec *Record) {
+	if s.cfg.Log.Access {
+		s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+			slog.String("request_id", rec.RequestID), slog.String("endpoint", rec.Endpoint),
+			slog.String("model", rec.Model), slog.String("provider", rec.Provider),
+			slog.Int("status", rec.Status), slog.Bool("stream", rec.Stream), slog.Int("attempts", rec.Attempts),
+			slog.Int64("input_tokens", rec.Usage.Input), slog.Int64("output_tokens", rec.Usage.Output),
+			slog.Duration("latency", rec.Latency), slog.String("error", rec.Error))
+	}
+	if s.onRecord != nil {
+		s.onRecord(rec)
+	}
+}
