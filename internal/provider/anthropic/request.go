@@ -93,7 +93,9 @@ func toAnthropic(body []byte, model string, drop bool, onDrop func(string)) (*an
 		if ok {
 			out.Thinking, _ = json.Marshal(map[string]any{"type": "enabled", "budget_tokens": budget})
 			if out.MaxTokens <= budget {
-				out.MaxTokens = budget + DefaultMaxTokens
+				// Anthropic counts thinking inside max_tokens and wants room
+				// beyond the budget: keep the client's limit for the answer.
+				out.MaxTokens += budget
 			}
 		}
 	}
