@@ -188,3 +188,11 @@ func sseData(body []byte) []string {
 	}
 	return out
 }
+
+// newServer starts an HTTP server for the test and returns its URL.
+func newServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
