@@ -1,18 +1,17 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchboard-gw/switchboard/internal/api"
 	"github.com/switchboard-gw/switchboard/internal/api/openai"
 )
-
-var floatEmbedding = []byte(`"embedding":[`)
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState) {
 	rec := &Record{RequestID: st.id, Endpoint: "embeddings"}
@@ -47,7 +46,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 	rec.Provider, rec.Upstream, rec.Attempts = res.Deployment.ProviderName, res.Model, res.Attempts
 	rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
 	out := res.Response.Body
-	if f.Base64 && bytes.Contains(out, floatEmbedding) {
+	if f.Base64 && gjson.GetBytes(out, "data.0.embedding").IsArray() {
 		// The upstream answered in floats; the client asked for base64.
 		if out, err = openai.EmbeddingsToBase64(out); err != nil {
 			s.fail(w, st, rec, &api.Error{Status: http.StatusBadGateway, Type: api.TypeUpstream, Code: "invalid_upstream_response",
