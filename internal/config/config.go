@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Defaults applied when the config leaves a value unset.
@@ -136,14 +138,14 @@ type Tracing struct {
 // Duration is a time.Duration written as "60s", "10m" in YAML.
 type Duration time.Duration
 
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+// UnmarshalYAML parses a Go duration string, naming the line on error.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q (use e.g. 30s, 5m)", b)
+		return fmt.Errorf("line %d: invalid duration %q (use e.g. 30s, 5m)", n.Line, n.Value)
 	}
 	if v < 0 {
-		return fmt.Errorf("duration %q must not be negative", b)
+		return fmt.Errorf("line %d: duration %q must not be negative", n.Line, n.Value)
 	}
 	*d = Duration(v)
 	return nil

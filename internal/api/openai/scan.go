@@ -138,7 +138,7 @@ func ScanChat(body []byte) (ChatFields, *api.Error) {
 		case "stream":
 			f.Stream = value.Type == gjson.True
 		case "stream_options":
-			f.hasStreamOptions = value.Type != gjson.Null
+			f.hasStreamOptions = true
 			f.IncludeUsage = value.Get("include_usage").Type == gjson.True
 		case "max_tokens", "max_completion_tokens":
 			if value.Type == gjson.Number {
