@@ -58,17 +58,19 @@ func (g *gatewayUnderTest) nextRecord(t *testing.T) *server.Record {
 
 // startGateway runs Switchboard with a YAML config in which ${UPSTREAM}
 // is the fake upstream's URL.
-func startGateway(t *testing.T, yaml, upstream string) *gatewayUnderTest {
+func startGateway(t testing.TB, yaml, upstream string) *gatewayUnderTest {
 	t.Helper()
 	env := map[string]string{"UPSTREAM": upstream, "MASTER": masterKey}
 	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	return startWithConfig(t, cfg)
+	return startWithConfig(t, cfg, true)
 }
 
-func startWithConfig(t *testing.T, cfg *config.Config) *gatewayUnderTest {
+// startWithConfig runs Switchboard; observe collects request records
+// (benchmarks leave it off).
+func startWithConfig(t testing.TB, cfg *config.Config, observe bool) *gatewayUnderTest {
 	t.Helper()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -83,13 +85,16 @@ func startWithConfig(t *testing.T, cfg *config.Config) *gatewayUnderTest {
 		t.Fatal(err)
 	}
 	g := &gatewayUnderTest{done: make(chan *server.Record, 1024)}
-	srv := server.New(server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router, Log: log}, Log: log,
-		OnRecord: func(r *server.Record) {
+	opts := server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router, Log: log}, Log: log}
+	if observe {
+		opts.OnRecord = func(r *server.Record) {
 			g.mu.Lock()
 			g.records = append(g.records, r)
 			g.mu.Unlock()
 			g.done <- r
-		}})
+		}
+	}
+	srv := server.New(opts)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	g.URL = hs.URL
@@ -97,7 +102,7 @@ func startWithConfig(t *testing.T, cfg *config.Config) *gatewayUnderTest {
 }
 
 // startMock runs the mock upstream.
-func startMock(t *testing.T, o mock.Options) (*mock.Server, string) {
+func startMock(t testing.TB, o mock.Options) (*mock.Server, string) {
 	t.Helper()
 	m := mock.New(o)
 	hs := httptest.NewServer(m)
@@ -190,7 +195,7 @@ func sseData(body []byte) []string {
 }
 
 // newServer starts an HTTP server for the test and returns its URL.
-func newServer(t *testing.T, h http.Handler) string {
+func newServer(t testing.TB, h http.Handler) string {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

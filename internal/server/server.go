@@ -113,8 +113,6 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, `{"status":"ready"}`)
 }
 
-type ctxKey struct{}
-
 // reqState is what the inference middleware hands to handlers.
 type reqState struct {
 	id    string

@@ -41,7 +41,6 @@ type stream struct {
 	usage     ant.Usage
 	blocks    map[int]*blockState
 	nextTool  int
-	started   bool
 	stopped   bool // message_stop seen
 	queue     [][]byte
 	finish    string
@@ -92,7 +91,6 @@ func (s *stream) handle(data []byte) error {
 			s.id, s.model = ev.Message.ID, ev.Message.Model
 			s.usage = ev.Message.Usage
 		}
-		s.started = true
 		empty := ""
 		s.emit(wire.Delta{Role: "assistant", Content: &empty}, nil)
 	case "content_block_start":
