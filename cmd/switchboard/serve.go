@@ -79,7 +79,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router, Log: log}, Log: log})
+	srv := server.New(server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router}, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -85,7 +85,7 @@ func startWithConfig(t testing.TB, cfg *config.Config, observe bool) *gatewayUnd
 		t.Fatal(err)
 	}
 	g := &gatewayUnderTest{done: make(chan *server.Record, 1024)}
-	opts := server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router, Log: log}, Log: log}
+	opts := server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router}, Log: log}
 	if observe {
 		opts.OnRecord = func(r *server.Record) {
 			g.mu.Lock()

@@ -19,7 +19,6 @@ import (
 // Gateway executes requests against routed deployments.
 type Gateway struct {
 	Router *Router
-	Log    *slog.Logger
 }
 
 // Result is a successful attempt.
@@ -49,12 +48,12 @@ func (f *Failure) Unwrap() error { return f.Err }
 
 // Chat runs a chat completion. ctx should carry the group's deadline (see
 // Group.Timeout); the caller closes Result.Response.Stream.
-func (g *Gateway) Chat(ctx context.Context, group *Group, rest string, body []byte, f *openai.ChatFields) (*Result, error) {
-	return g.run(ctx, group, rest, func(ctx context.Context, d *Deployment, model string) (*provider.Response, error) {
+func (g *Gateway) Chat(ctx context.Context, log *slog.Logger, group *Group, rest string, body []byte, f *openai.ChatFields) (*Result, error) {
+	return g.run(ctx, log, group, rest, func(ctx context.Context, d *Deployment, model string) (*provider.Response, error) {
 		req := &provider.ChatRequest{Body: body, Fields: f, Model: model, DropParams: group.DropParams}
 		if group.DropParams {
 			req.OnDrop = func(p string) {
-				g.Log.LogAttrs(ctx, slog.LevelInfo, "dropped unsupported parameter", slog.String("param", p),
+				log.LogAttrs(ctx, slog.LevelInfo, "dropped unsupported parameter", slog.String("param", p),
 					slog.String("provider", d.ProviderName), slog.String("model", model))
 			}
 		}
@@ -63,15 +62,17 @@ func (g *Gateway) Chat(ctx context.Context, group *Group, rest string, body []by
 }
 
 // Embed runs an embeddings request.
-func (g *Gateway) Embed(ctx context.Context, group *Group, rest string, body []byte, f *openai.EmbedFields) (*Result, error) {
-	return g.run(ctx, group, rest, func(ctx context.Context, d *Deployment, model string) (*provider.Response, error) {
+func (g *Gateway) Embed(ctx context.Context, log *slog.Logger, group *Group, rest string, body []byte, f *openai.EmbedFields) (*Result, error) {
+	return g.run(ctx, log, group, rest, func(ctx context.Context, d *Deployment, model string) (*provider.Response, error) {
 		return d.Provider.Embed(ctx, &provider.EmbedRequest{Body: body, Fields: f, Model: model})
 	})
 }
 
 type callFunc func(ctx context.Context, d *Deployment, model string) (*provider.Response, error)
 
-func (g *Gateway) run(ctx context.Context, group *Group, rest string, call callFunc) (*Result, error) {
+// run tries the group's deployments; log is the request's logger (it
+// carries the request id).
+func (g *Gateway) run(ctx context.Context, log *slog.Logger, group *Group, rest string, call callFunc) (*Result, error) {
 	var orderBuf [8]int
 	order := group.order(orderBuf[:0])
 	var last *api.Error
@@ -99,7 +100,7 @@ func (g *Gateway) run(ctx context.Context, group *Group, rest string, call callF
 		}
 		last = classify(ctx, d, err)
 		lastDep = d
-		g.Log.LogAttrs(ctx, slog.LevelWarn, "upstream attempt failed",
+		log.LogAttrs(ctx, slog.LevelWarn, "upstream attempt failed",
 			slog.String("provider", d.ProviderName), slog.String("model", model),
 			slog.Int("status", last.Status), slog.String("error", last.Error()))
 		if !Retryable(last) || ctx.Err() != nil {

@@ -38,7 +38,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
 	defer cancel()
-	res, err := s.gw.Embed(ctx, group, rest, body, &f)
+	res, err := s.gw.Embed(ctx, st.log, group, rest, body, &f)
 	if err != nil {
 		s.failAttempts(w, st, rec, err)
 		return
