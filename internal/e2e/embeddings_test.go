@@ -63,18 +63,7 @@ func TestEmbeddings(t *testing.T) {
 // answered in floats.
 func TestEmbeddingsBase64FromFloats(t *testing.T) {
 	floats := fixtures.Read(t, "fixtures/openai-node/embeddings-float-response.json")
-	up := fixtures.Serve(t, fixtures.Reply{Header: http.Header{"Content-Type": {"application/json"}}, Body: floats})
-	gw := startGateway(t, `
-master_key: ${MASTER}
-providers:
-  - name: up
-    type: openai
-    base_url: ${UPSTREAM}
-    api_key: k
-models:
-  - name: embed
-    deployments: [{provider: up, model: text-embedding-3-small}]
-`, up.URL)
+	gw := openAIGateway(t, fixtures.Reply{Header: http.Header{"Content-Type": {"application/json"}}, Body: floats}, "text-embedding-3-small")
 	resp, out := post(t, gw.URL, "/v1/embeddings", `{"model":"embed","input":"hello","encoding_format":"base64"}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, out)
@@ -92,18 +81,7 @@ models:
 	spectest.Validate(t, spectest.Embeddings, out)
 	// Recorded base64 answers pass through untouched.
 	b64 := fixtures.Read(t, "fixtures/openai-node/embeddings-base64-response.json")
-	up2 := fixtures.Serve(t, fixtures.Reply{Header: http.Header{"Content-Type": {"application/json"}}, Body: b64})
-	gw2 := startGateway(t, `
-master_key: ${MASTER}
-providers:
-  - name: up
-    type: openai
-    base_url: ${UPSTREAM}
-    api_key: k
-models:
-  - name: embed
-    deployments: [{provider: up, model: text-embedding-3-small}]
-`, up2.URL)
+	gw2 := openAIGateway(t, fixtures.Reply{Header: http.Header{"Content-Type": {"application/json"}}, Body: b64}, "text-embedding-3-small")
 	_, out = post(t, gw2.URL, "/v1/embeddings", `{"model":"embed","input":"hello","encoding_format":"base64"}`)
 	if string(out) != string(b64) {
 		t.Errorf("base64 answer changed on the way")

@@ -20,6 +20,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/fixtures"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	"github.com/switchboard-gw/switchboard/internal/provider"
@@ -200,4 +201,24 @@ func newServer(t testing.TB, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// openAIGateway routes the model "gpt" (and "embed") to a fake
+// OpenAI-compatible upstream answering with reply.
+func openAIGateway(t *testing.T, reply fixtures.Reply, upstreamModel string) *gatewayUnderTest {
+	t.Helper()
+	up := fixtures.Serve(t, reply)
+	return startGateway(t, `
+master_key: ${MASTER}
+providers:
+  - name: up
+    type: openai
+    base_url: ${UPSTREAM}
+    api_key: k
+models:
+  - name: gpt
+    deployments: [{provider: up, model: `+upstreamModel+`}]
+  - name: embed
+    deployments: [{provider: up, model: `+upstreamModel+`}]
+`, up.URL)
 }

@@ -13,22 +13,6 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/spectest"
 )
 
-func openAIGateway(t *testing.T, reply fixtures.Reply) *gatewayUnderTest {
-	t.Helper()
-	up := fixtures.Serve(t, reply)
-	return startGateway(t, `
-master_key: ${MASTER}
-providers:
-  - name: up
-    type: openai
-    base_url: ${UPSTREAM}
-    api_key: k
-models:
-  - name: gpt
-    deployments: [{provider: up, model: gpt-4o-2024-08-06}]
-`, up.URL)
-}
-
 // openai-node's recorded streams (logprobs, refusals, usage, a stray
 // leading newline) reach the client chunk for chunk.
 func TestReplayOpenAINodeStreams(t *testing.T) {
@@ -38,7 +22,7 @@ func TestReplayOpenAINodeStreams(t *testing.T) {
 	}
 	for name, raw := range snaps {
 		t.Run(name, func(t *testing.T) {
-			gw := openAIGateway(t, fixtures.Reply{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: []byte(raw)})
+			gw := openAIGateway(t, fixtures.Reply{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: []byte(raw)}, "gpt-4o-2024-08-06")
 			resp, out := post(t, gw.URL, "/v1/chat/completions", `{"model":"gpt","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
 			if resp.StatusCode != 200 {
 				t.Fatalf("%d %s", resp.StatusCode, out)
@@ -83,7 +67,7 @@ func TestReplayOpenAINodeParsed(t *testing.T) {
 	}
 	for name, raw := range snaps {
 		t.Run(name, func(t *testing.T) {
-			gw := openAIGateway(t, fixtures.Reply{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(raw)})
+			gw := openAIGateway(t, fixtures.Reply{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(raw)}, "gpt-4o-2024-08-06")
 			resp, out := post(t, gw.URL, "/v1/chat/completions", `{"model":"gpt","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}},"messages":[{"role":"user","content":"hi"}]}`)
 			if resp.StatusCode != 200 || string(out) != raw {
 				t.Fatalf("%d: answer changed on the way:\n%s", resp.StatusCode, out)
