@@ -125,7 +125,7 @@ func (s *Server) fail(w http.ResponseWriter, st *reqState, rec *Record, e *api.E
 	if e.Status == provider.StatusClientClosed {
 		return // nobody is listening
 	}
-	writeError(w, e)
+	writeError(w, st.render, e)
 }
 
 // failAttempts answers for a request that no deployment could serve.
@@ -163,8 +163,8 @@ func setTiming(h http.Header, start time.Time, upstream time.Duration) {
 	h.Set("Server-Timing", string(b))
 }
 
-// writeError renders e as an OpenAI error body.
-func writeError(w http.ResponseWriter, e *api.Error) {
+// writeError writes e with render, the inbound format's error body.
+func writeError(w http.ResponseWriter, render func(*api.Error) []byte, e *api.Error) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if e.RetryAfter > 0 {
@@ -172,7 +172,7 @@ func writeError(w http.ResponseWriter, e *api.Error) {
 		h.Set("Retry-After", strconv.Itoa(secs))
 	}
 	w.WriteHeader(e.Status)
-	w.Write(openai.ErrorJSON(e))
+	w.Write(render(e))
 }
 
 func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(err, target) }

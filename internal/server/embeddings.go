@@ -83,7 +83,7 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request, _ *reqState) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, api.As(err))
+		writeError(w, openai.ErrorJSON, api.As(err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

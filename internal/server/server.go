@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/api"
+	"github.com/switchboard-gw/switchboard/internal/api/anthropic"
+	"github.com/switchboard-gw/switchboard/internal/api/openai"
 	"github.com/switchboard-gw/switchboard/internal/auth"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
@@ -79,9 +81,10 @@ func New(o Options) *Server {
 		s.maxBody = config.DefaultMaxBodyBytes
 	}
 	for _, prefix := range []string{"/v1", ""} {
-		s.mux.HandleFunc("POST "+prefix+"/chat/completions", s.inference(s.chat))
-		s.mux.HandleFunc("POST "+prefix+"/embeddings", s.inference(s.embeddings))
-		s.mux.HandleFunc("GET "+prefix+"/models", s.inference(s.models))
+		s.mux.HandleFunc("POST "+prefix+"/chat/completions", s.inference(openai.ErrorJSON, s.chat))
+		s.mux.HandleFunc("POST "+prefix+"/embeddings", s.inference(openai.ErrorJSON, s.embeddings))
+		s.mux.HandleFunc("GET "+prefix+"/models", s.inference(openai.ErrorJSON, s.models))
+		s.mux.HandleFunc("POST "+prefix+"/messages", s.inference(anthropic.ErrorJSON, s.messages))
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -90,7 +93,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("x-request-id", requestID(r))
-		writeError(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeInvalidRequest, Code: "unknown_url",
+		writeError(w, openai.ErrorJSON, &api.Error{Status: http.StatusNotFound, Type: api.TypeInvalidRequest, Code: "unknown_url",
 			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path + "."})
 	})
 	s.ready.Store(true)
@@ -118,13 +121,15 @@ type reqState struct {
 	id    string
 	start time.Time
 	log   *slog.Logger
+	// render writes errors in the route's inbound format.
+	render func(*api.Error) []byte
 }
 
 // inference wraps an inference handler with request ids, auth and the
 // access log.
-func (s *Server) inference(h func(http.ResponseWriter, *http.Request, *reqState)) http.HandlerFunc {
+func (s *Server) inference(render func(*api.Error) []byte, h func(http.ResponseWriter, *http.Request, *reqState)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{start: time.Now(), id: requestID(r)}
+		st := &reqState{start: time.Now(), id: requestID(r), render: render}
 		w.Header().Set("x-request-id", st.id)
 		st.log = s.log.With(slog.String("request_id", st.id))
 		if !s.authOff && !s.master.Matches(auth.KeyFromRequest(r)) {
@@ -132,7 +137,7 @@ func (s *Server) inference(h func(http.ResponseWriter, *http.Request, *reqState)
 			if auth.KeyFromRequest(r) != "" {
 				msg = "Incorrect API key provided."
 			}
-			writeError(w, api.Unauthorized(msg))
+			writeError(w, render, api.Unauthorized(msg))
 			return
 		}
 		h(w, r, st)
