@@ -14,18 +14,18 @@ import (
 // InboundRequest is a Messages request as clients send it: content and
 // system may be strings or block lists.
 type InboundRequest struct {
-	Model         string            `json:"model"`
-	Messages      []InboundMessage  `json:"messages"`
-	System        json.RawMessage   `json:"system,omitempty"`
-	MaxTokens     *int64            `json:"max_tokens"`
-	Stream        bool              `json:"stream,omitempty"`
-	Temperature   *float64          `json:"temperature,omitempty"`
-	TopP          *float64          `json:"top_p,omitempty"`
-	StopSequences []string          `json:"stop_sequences,omitempty"`
-	Tools         []Tool            `json:"tools,omitempty"`
-	ToolChoice    *ToolChoice       `json:"tool_choice,omitempty"`
-	Thinking      *InboundThinking  `json:"thinking,omitempty"`
-	Metadata      *Metadata         `json:"metadata,omitempty"`
+	Model         string           `json:"model"`
+	Messages      []InboundMessage `json:"messages"`
+	System        json.RawMessage  `json:"system,omitempty"`
+	MaxTokens     *int64           `json:"max_tokens"`
+	Stream        bool             `json:"stream,omitempty"`
+	Temperature   *float64         `json:"temperature,omitempty"`
+	TopP          *float64         `json:"top_p,omitempty"`
+	StopSequences []string         `json:"stop_sequences,omitempty"`
+	Tools         []Tool           `json:"tools,omitempty"`
+	ToolChoice    *ToolChoice      `json:"tool_choice,omitempty"`
+	Thinking      *InboundThinking `json:"thinking,omitempty"`
+	Metadata      *Metadata        `json:"metadata,omitempty"`
 }
 
 // InboundThinking is the thinking request block.
