@@ -18,16 +18,48 @@ import (
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, st *reqState) {
 	rec := &Record{RequestID: st.id, Endpoint: "chat"}
-	defer func() {
-		rec.Latency = time.Since(st.start)
-		s.record(rec)
-	}()
+	defer s.finish(st, rec)
 	body, release, aerr := s.readBody(w, r)
 	defer release()
 	if aerr != nil {
 		s.fail(w, st, rec, aerr)
 		return
 	}
+	s.serveChat(w, r, st, rec, body, openaiResponder{})
+}
+
+// responder writes a chat answer in the inbound format: the JSON body and
+// the stream events, from the internal (OpenAI) shape.
+type responder interface {
+	// JSON turns a chat completion into the format's response body.
+	JSON(body []byte) ([]byte, error)
+	// Chunk writes one chunk's events.
+	Chunk(w io.Writer, chunk []byte) error
+	// Done ends a complete stream.
+	Done(w io.Writer) error
+	// Fail ends a broken stream with an error event.
+	Fail(w io.Writer, e *api.Error) error
+}
+
+// openaiResponder passes OpenAI's format through untouched.
+type openaiResponder struct{}
+
+func (openaiResponder) JSON(body []byte) ([]byte, error)      { return body, nil }
+func (openaiResponder) Chunk(w io.Writer, chunk []byte) error { return sse.WriteData(w, chunk) }
+func (openaiResponder) Done(w io.Writer) error                { return sse.WriteData(w, sse.Done) }
+func (openaiResponder) Fail(w io.Writer, e *api.Error) error {
+	return sse.WriteData(w, openai.ErrorJSON(e))
+}
+
+// finish completes and emits a request's record.
+func (s *Server) finish(st *reqState, rec *Record) {
+	rec.Latency = time.Since(st.start)
+	s.record(rec)
+}
+
+// serveChat routes an OpenAI-shaped chat body through the gateway and
+// answers with out.
+func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte, out responder) {
 	f, aerr := openai.ScanChat(body)
 	rec.Model, rec.Stream = f.Model, f.Stream
 	if aerr != nil {
@@ -50,21 +82,27 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, st *reqState) {
 	rec.Provider, rec.Upstream, rec.Attempts = res.Deployment.ProviderName, res.Model, res.Attempts
 	setRouteHeaders(w.Header(), res)
 	if res.Response.Stream == nil {
+		b, err := out.JSON(res.Response.Body)
+		if err != nil {
+			s.fail(w, st, rec, &api.Error{Status: http.StatusBadGateway, Type: api.TypeUpstream, Code: "invalid_upstream_response",
+				Message: "The upstream response could not be translated.", Cause: err})
+			return
+		}
 		rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
 		setTiming(w.Header(), st.start, res.Upstream)
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(res.Response.Body)))
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(http.StatusOK)
-		w.Write(res.Response.Body)
+		w.Write(b)
 		return
 	}
-	s.streamChat(ctx, w, r, st, rec, res, group.Timeout)
+	s.streamChat(ctx, w, r, st, rec, res, group.Timeout, out)
 }
 
 // streamChat relays a stream whose first chunk is already in hand. Each
 // chunk is flushed as it arrives. A stream that breaks ends with an error
 // event and no [DONE], so clients cannot mistake it for a full answer.
-func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, res *gateway.Result, timeout time.Duration) {
+func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, res *gateway.Result, timeout time.Duration, out responder) {
 	stream := res.Response.Stream
 	defer stream.Close()
 	rec.TTFT = time.Since(st.start)
@@ -79,11 +117,7 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 
 	chunk := res.First
 	for {
-		if err := sse.WriteData(w, chunk); err != nil {
-			rec.Status, rec.Error = provider.StatusClientClosed, "client went away mid-stream"
-			return
-		}
-		if err := rc.Flush(); err != nil {
+		if out.Chunk(w, chunk) != nil || rc.Flush() != nil {
 			rec.Status, rec.Error = provider.StatusClientClosed, "client went away mid-stream"
 			return
 		}
@@ -106,13 +140,13 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 			rec.Status, rec.Error = e.Status, e.Error()
 			st.log.LogAttrs(ctx, slog.LevelWarn, "stream broke after it started",
 				slog.String("provider", rec.Provider), slog.String("error", e.Error()))
-			sse.WriteData(w, openai.ErrorJSON(e))
+			out.Fail(w, e)
 			rc.Flush()
 			return
 		}
 	}
 	rec.Usage = stream.Usage()
-	sse.WriteData(w, sse.Done)
+	out.Done(w)
 	rc.Flush()
 }
 

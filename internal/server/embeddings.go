@@ -5,7 +5,6 @@ import (
 
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -15,10 +14,7 @@ import (
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState) {
 	rec := &Record{RequestID: st.id, Endpoint: "embeddings"}
-	defer func() {
-		rec.Latency = time.Since(st.start)
-		s.record(rec)
-	}()
+	defer s.finish(st, rec)
 	body, release, aerr := s.readBody(w, r)
 	defer release()
 	if aerr != nil {
