@@ -16,15 +16,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/sse"
 )
 
-func (s *Server) chat(w http.ResponseWriter, r *http.Request, st *reqState) {
-	rec := &Record{RequestID: st.id, Endpoint: "chat"}
-	defer s.finish(st, rec)
-	body, release, aerr := s.readBody(w, r)
-	defer release()
-	if aerr != nil {
-		s.fail(w, st, rec, aerr)
-		return
-	}
+func (s *Server) chat(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte) {
 	s.serveChat(w, r, st, rec, body, openaiResponder{})
 }
 

@@ -12,15 +12,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/api/openai"
 )
 
-func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState) {
-	rec := &Record{RequestID: st.id, Endpoint: "embeddings"}
-	defer s.finish(st, rec)
-	body, release, aerr := s.readBody(w, r)
-	defer release()
-	if aerr != nil {
-		s.fail(w, st, rec, aerr)
-		return
-	}
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte) {
 	f, aerr := openai.ScanEmbeddings(body)
 	rec.Model = f.Model
 	if aerr != nil {

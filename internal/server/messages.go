@@ -11,15 +11,7 @@ import (
 // messages serves the Anthropic Messages API in front of any provider: the
 // request is translated to the internal (OpenAI) shape, served by the
 // model's deployments, and the answer translated back, streams included.
-func (s *Server) messages(w http.ResponseWriter, r *http.Request, st *reqState) {
-	rec := &Record{RequestID: st.id, Endpoint: "messages"}
-	defer s.finish(st, rec)
-	body, release, aerr := s.readBody(w, r)
-	defer release()
-	if aerr != nil {
-		s.fail(w, st, rec, aerr)
-		return
-	}
+func (s *Server) messages(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte) {
 	chatBody, aerr := anthropic.ToOpenAI(body)
 	if aerr != nil {
 		s.fail(w, st, rec, aerr)

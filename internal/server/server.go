@@ -81,10 +81,10 @@ func New(o Options) *Server {
 		s.maxBody = config.DefaultMaxBodyBytes
 	}
 	for _, prefix := range []string{"/v1", ""} {
-		s.mux.HandleFunc("POST "+prefix+"/chat/completions", s.inference(openai.ErrorJSON, s.chat))
-		s.mux.HandleFunc("POST "+prefix+"/embeddings", s.inference(openai.ErrorJSON, s.embeddings))
+		s.mux.HandleFunc("POST "+prefix+"/chat/completions", s.inference(openai.ErrorJSON, s.withBody("chat", s.chat)))
+		s.mux.HandleFunc("POST "+prefix+"/embeddings", s.inference(openai.ErrorJSON, s.withBody("embeddings", s.embeddings)))
 		s.mux.HandleFunc("GET "+prefix+"/models", s.inference(openai.ErrorJSON, s.models))
-		s.mux.HandleFunc("POST "+prefix+"/messages", s.inference(anthropic.ErrorJSON, s.messages))
+		s.mux.HandleFunc("POST "+prefix+"/messages", s.inference(anthropic.ErrorJSON, s.withBody("messages", s.messages)))
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -141,6 +141,25 @@ func (s *Server) inference(render func(*api.Error) []byte, h func(http.ResponseW
 			return
 		}
 		h(w, r, st)
+	}
+}
+
+// bodyHandler handles a POST whose body has been read; rec is its record.
+type bodyHandler func(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte)
+
+// withBody reads the request body within the limit and emits the request's
+// record when the handler returns.
+func (s *Server) withBody(endpoint string, h bodyHandler) func(http.ResponseWriter, *http.Request, *reqState) {
+	return func(w http.ResponseWriter, r *http.Request, st *reqState) {
+		rec := &Record{RequestID: st.id, Endpoint: endpoint}
+		defer s.finish(st, rec)
+		body, release, aerr := s.readBody(w, r)
+		defer release()
+		if aerr != nil {
+			s.fail(w, st, rec, aerr)
+			return
+		}
+		h(w, r, st, rec, body)
 	}
 }
 
