@@ -40,6 +40,7 @@ func TestChatThroughEveryProviderFormat(t *testing.T) {
 		{"gpt", "mock-gpt", "oai"},
 		{"azure-gpt", "my-deployment", "az"},
 		{"claude", "mock-claude", "claude"},
+		{"gemini", "mock-gemini", "gem"},
 	}
 	for _, c := range cases {
 		t.Run(c.model+"/json", func(t *testing.T) {
@@ -136,7 +137,7 @@ func TestToolCalls(t *testing.T) {
 	gw := startGateway(t, mockConfig, up)
 	client := sdk(gw.URL)
 	ctx := context.Background()
-	for _, model := range []string{"gpt", "claude"} {
+	for _, model := range []string{"gpt", "claude", "gemini"} {
 		for _, stream := range []bool{false, true} {
 			name := model + map[bool]string{false: "/json", true: "/stream"}[stream]
 			t.Run(name, func(t *testing.T) {
@@ -188,15 +189,20 @@ func TestToolCalls(t *testing.T) {
 					t.Fatalf("parallel tool calls = %+v", calls)
 				}
 
-				// parallel_tool_calls: false keeps it to one.
-				res = call(openai.ChatCompletionNewParams{
+				// parallel_tool_calls: false keeps it to one; Gemini cannot
+				// promise that and says so.
+				if model == "gemini" {
+					resp, out := post(t, gw.URL, "/v1/chat/completions", `{"model":"gemini","parallel_tool_calls":false,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]}`)
+					if resp.StatusCode != 400 || !strings.Contains(string(out), "parallel_tool_calls") {
+						t.Errorf("parallel_tool_calls=false on Gemini: %d %s", resp.StatusCode, out)
+					}
+				} else if res = call(openai.ChatCompletionNewParams{
 					Model:             model,
 					Messages:          []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Use get_weather and get_time for Tokyo")},
 					Tools:             []openai.ChatCompletionToolUnionParam{weatherTool, timeTool},
 					ParallelToolCalls: openai.Bool(false),
-				})
-				if n := len(res.Choices[0].Message.ToolCalls); n != 1 {
-					t.Errorf("parallel_tool_calls=false gave %d calls", n)
+				}); len(res.Choices[0].Message.ToolCalls) != 1 {
+					t.Errorf("parallel_tool_calls=false gave %d calls", len(res.Choices[0].Message.ToolCalls))
 				}
 
 				// A forced tool_choice.

@@ -128,6 +128,10 @@ providers:
     type: anthropic
     base_url: ${UPSTREAM}
     api_key: ant-key
+  - name: gem
+    type: gemini
+    base_url: ${UPSTREAM}
+    api_key: gem-key
 models:
   - name: gpt
     deployments: [{provider: oai, model: mock-gpt}]
@@ -144,6 +148,10 @@ models:
     deployments: [{provider: az, model: my-embedding-deployment}]
   - name: claude-embed
     deployments: [{provider: claude, model: mock-claude}]
+  - name: gemini
+    deployments: [{provider: gem, model: mock-gemini}]
+  - name: gemini-embed
+    deployments: [{provider: gem, model: mock-gemini-embedding}]
   - name: slow
     timeout: 300ms
     deployments: [{provider: oai, model: mock-gpt}]

@@ -1,5 +1,6 @@
 // Package mock is a fake LLM provider for demos, tests and benchmarks. It
-// speaks the OpenAI, Azure OpenAI and Anthropic wire formats with
+// speaks the OpenAI, Azure OpenAI, Anthropic and Gemini (AI Studio and
+// Vertex AI) wire formats with
 // deterministic content, realistic streams (chunking, usage, tool calls)
 // and injectable latency and failures.
 package mock
@@ -48,6 +49,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /openai/deployments/{deployment}/chat/completions", s.azure(s.openaiChat))
 	s.mux.HandleFunc("POST /openai/deployments/{deployment}/embeddings", s.azure(s.openaiEmbeddings))
 	s.mux.HandleFunc("POST /v1/messages", s.anthropicMessages)
+	s.mux.HandleFunc("POST /v1beta/models/{rest}", s.geminiRoute)
+	s.mux.HandleFunc("POST /v1/projects/{project}/locations/{location}/publishers/google/models/{rest}", s.geminiRoute)
 	return s
 }
 

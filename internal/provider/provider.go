@@ -77,6 +77,9 @@ type Usage struct {
 	CacheRead  int64
 	CacheWrite int64
 	Reasoning  int64
+	// Estimated marks counts Switchboard made itself because the provider
+	// sent none.
+	Estimated bool
 }
 
 // Spec describes a provider type.

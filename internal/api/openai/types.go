@@ -232,6 +232,9 @@ type ToolCall struct {
 	ID       string       `json:"id,omitempty"`
 	Type     string       `json:"type,omitempty"`
 	Function FunctionCall `json:"function"`
+	// ExtraContent carries provider data that must come back with the
+	// call, in Google's convention: {"google":{"thought_signature":"..."}}.
+	ExtraContent json.RawMessage `json:"extra_content,omitempty"`
 }
 
 // FunctionCall names the function and carries its JSON arguments.

@@ -3,5 +3,6 @@ package all
 
 import (
 	_ "github.com/switchboard-gw/switchboard/internal/provider/anthropic" // anthropic
+	_ "github.com/switchboard-gw/switchboard/internal/provider/gemini"    // gemini, vertex
 	_ "github.com/switchboard-gw/switchboard/internal/provider/openai"    // openai, azure and the OpenAI-compatible presets
 )
