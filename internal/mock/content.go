@@ -95,7 +95,7 @@ func sample(s gjson.Result, depth int) any {
 	if t := s.Get("type"); t.IsArray() {
 		typ = t.Array()[0].String()
 	}
-	switch typ {
+	switch strings.ToLower(typ) { // Gemini clients write types in upper case
 	case "string":
 		return "example"
 	case "number":
