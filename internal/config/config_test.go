@@ -53,7 +53,7 @@ func TestGoodConfigs(t *testing.T) {
 func TestBadConfigs(t *testing.T) {
 	cases := []struct{ file, want string }{
 		{"unknown-key.bad.yml", `testdata/unknown-key.bad.yml: line 6: unknown key "apikey" (in Provider)`},
-		{"unknown-type.bad.yml", `testdata/unknown-type.bad.yml: providers[0].type: unknown provider type "openia" (one of anthropic, azure, cerebras,`},
+		{"unknown-type.bad.yml", `testdata/unknown-type.bad.yml: providers[0].type: unknown provider type "openia" (one of anthropic, azure, bedrock,`},
 		{"no-master-key.bad.yml", `testdata/no-master-key.bad.yml: master_key: is required: set master_key in the config file or the SWITCHBOARD_MASTER_KEY environment variable`},
 		{"bad-duration.bad.yml", `testdata/bad-duration.bad.yml: line 2: invalid duration "forever"`},
 		{"bad-type.bad.yml", `testdata/bad-type.bad.yml: line 2: value "lots" is not a whole number`},
@@ -131,12 +131,14 @@ func TestExpand(t *testing.T) {
 // and every model is reachable as provider/model.
 func TestFromEnv(t *testing.T) {
 	cfg, err := config.FromEnv(env(map[string]string{
-		"SWITCHBOARD_MASTER_KEY": "sk-master-from-env",
-		"OPENAI_API_KEY":         "sk-openai",
-		"ANTHROPIC_API_KEY":      "sk-ant",
-		"GROQ_API_KEY":           "gsk",
-		"AZURE_OPENAI_API_KEY":   "az-without-endpoint",
-		"OLLAMA_BASE_URL":        "http://127.0.0.1:11434/v1",
+		"SWITCHBOARD_MASTER_KEY":   "sk-master-from-env",
+		"OPENAI_API_KEY":           "sk-openai",
+		"ANTHROPIC_API_KEY":        "sk-ant",
+		"GROQ_API_KEY":             "gsk",
+		"AZURE_OPENAI_API_KEY":     "az-without-endpoint",
+		"OLLAMA_BASE_URL":          "http://127.0.0.1:11434/v1",
+		"AWS_BEARER_TOKEN_BEDROCK": "bedrock-key",
+		"AWS_REGION":               "eu-west-1",
 	}), provider.EnvSpecs())
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +147,7 @@ func TestFromEnv(t *testing.T) {
 	for _, p := range cfg.Providers {
 		names = append(names, p.Name)
 	}
-	if got := strings.Join(names, ","); got != "anthropic,groq,ollama,openai" {
+	if got := strings.Join(names, ","); got != "anthropic,bedrock,groq,ollama,openai" {
 		t.Errorf("providers = %s", got)
 	}
 	for _, m := range cfg.Models {

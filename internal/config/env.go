@@ -13,6 +13,10 @@ type EnvSpec struct {
 	// BaseURLRequired means the provider is enabled only when both key and
 	// base URL are set (azure: the resource endpoint).
 	BaseURLRequired bool
+	// Detect, if set, replaces the rules above for providers configured by
+	// several variables (bedrock: AWS keys and region). It returns nil when
+	// the environment does not configure the provider.
+	Detect func(getenv func(string) string) *Provider
 }
 
 // FromEnv builds a config with no file: one provider per type whose
@@ -29,6 +33,14 @@ func FromEnv(getenv func(string) string, specs []EnvSpec) (*Config, error) {
 	sorted := append([]EnvSpec(nil), specs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Type < sorted[j].Type })
 	for _, s := range sorted {
+		if s.Detect != nil {
+			if p := s.Detect(getenv); p != nil {
+				p.Name, p.Type = s.Type, s.Type
+				cfg.Providers = append(cfg.Providers, *p)
+				cfg.Models = append(cfg.Models, Model{Name: s.Type + "/*", Deployments: []Deployment{{Provider: s.Type, Model: "*"}}})
+			}
+			continue
+		}
 		key, base := "", ""
 		if s.KeyVar != "" {
 			key = getenv(s.KeyVar)

@@ -132,6 +132,12 @@ providers:
     type: gemini
     base_url: ${UPSTREAM}
     api_key: gem-key
+  - name: aws
+    type: bedrock
+    base_url: ${UPSTREAM}
+    region: us-east-1
+    access_key_id: AKIDTEST
+    secret_access_key: secret-test
 models:
   - name: gpt
     deployments: [{provider: oai, model: mock-gpt}]
@@ -152,6 +158,12 @@ models:
     deployments: [{provider: gem, model: mock-gemini}]
   - name: gemini-embed
     deployments: [{provider: gem, model: mock-gemini-embedding}]
+  - name: bedrock
+    deployments: [{provider: aws, model: "anthropic.claude-3-5-haiku-20241022-v1:0"}]
+  - name: titan-embed
+    deployments: [{provider: aws, model: "amazon.titan-embed-text-v2:0"}]
+  - name: bedrock-cohere-embed
+    deployments: [{provider: aws, model: "cohere.embed-english-v3"}]
   - name: slow
     timeout: 300ms
     deployments: [{provider: oai, model: mock-gpt}]

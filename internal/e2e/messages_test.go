@@ -31,7 +31,7 @@ func TestMessagesWithAnthropicSDK(t *testing.T) {
 	gw := startGateway(t, mockConfig, up)
 	client := anthropicSDK(gw.URL)
 	ctx := context.Background()
-	for _, c := range []struct{ model, upstream string }{{"gpt", "mock-gpt"}, {"azure-gpt", "my-deployment"}, {"claude", "mock-claude"}, {"gemini", "mock-gemini"}} {
+	for _, c := range []struct{ model, upstream string }{{"gpt", "mock-gpt"}, {"azure-gpt", "my-deployment"}, {"claude", "mock-claude"}, {"gemini", "mock-gemini"}, {"bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0"}} {
 		t.Run(c.model, func(t *testing.T) {
 			params := anthropic.MessageNewParams{
 				Model:     c.model,

@@ -1,6 +1,7 @@
 // Package mock is a fake LLM provider for demos, tests and benchmarks. It
-// speaks the OpenAI, Azure OpenAI, Anthropic and Gemini (AI Studio and
-// Vertex AI) wire formats with
+// speaks the OpenAI, Azure OpenAI, Anthropic, Gemini (AI Studio and
+// Vertex AI) and Bedrock (Converse, with real event-stream frames) wire
+// formats with
 // deterministic content, realistic streams (chunking, usage, tool calls)
 // and injectable latency and failures.
 package mock
@@ -24,6 +25,8 @@ type Options struct {
 	TokensPerSecond float64       // stream pacing; 0 sends chunks at once
 	// EmbeddingDims is the default vector size (default 64).
 	EmbeddingDims int
+	// AWS, if set, makes the Bedrock format check SigV4 signatures.
+	AWS AWSCredentials
 }
 
 // Server is the mock upstream.
@@ -50,6 +53,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /openai/deployments/{deployment}/embeddings", s.azure(s.openaiEmbeddings))
 	s.mux.HandleFunc("POST /v1/messages", s.anthropicMessages)
 	s.mux.HandleFunc("POST /v1beta/models/{rest}", s.geminiRoute)
+	s.mux.HandleFunc("POST /model/{model}/{op}", s.bedrockRoute)
 	s.mux.HandleFunc("POST /v1/projects/{project}/locations/{location}/publishers/google/models/{rest}", s.geminiRoute)
 	return s
 }

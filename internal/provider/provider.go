@@ -135,7 +135,7 @@ func EnvSpecs() []config.EnvSpec {
 	defer mu.RUnlock()
 	out := make([]config.EnvSpec, 0, len(registry))
 	for _, s := range registry {
-		if s.Env.KeyVar != "" || s.Env.BaseURLVar != "" {
+		if s.Env.KeyVar != "" || s.Env.BaseURLVar != "" || s.Env.Detect != nil {
 			out = append(out, s.Env)
 		}
 	}
