@@ -51,9 +51,17 @@ func (s *Server) bedrockAuth(r *http.Request, body []byte) bool {
 		return false
 	}
 	check, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-	for k, v := range r.Header {
-		if k != "Authorization" && k != "X-Amz-Date" {
-			check.Header[k] = v
+	// Re-sign with just the headers the client signed: the transport adds
+	// others (Accept-Encoding, User-Agent) after signing.
+	_, signed, _ := strings.Cut(auth, "SignedHeaders=")
+	signed, _, _ = strings.Cut(signed, ",")
+	for _, name := range strings.Split(signed, ";") {
+		switch name {
+		case "host", "x-amz-date", "content-length":
+			continue
+		}
+		if v := r.Header.Values(name); len(v) > 0 {
+			check.Header[http.CanonicalHeaderKey(name)] = v
 		}
 	}
 	sum := sha256.Sum256(body)
