@@ -42,6 +42,7 @@ func TestChatThroughEveryProviderFormat(t *testing.T) {
 		{"claude", "mock-claude", "claude"},
 		{"gemini", "mock-gemini", "gem"},
 		{"bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0", "aws"},
+		{"cohere", "command-a", "co"},
 	}
 	for _, c := range cases {
 		t.Run(c.model+"/json", func(t *testing.T) {
@@ -138,7 +139,7 @@ func TestToolCalls(t *testing.T) {
 	gw := startGateway(t, mockConfig, up)
 	client := sdk(gw.URL)
 	ctx := context.Background()
-	for _, model := range []string{"gpt", "claude", "gemini", "bedrock"} {
+	for _, model := range []string{"gpt", "claude", "gemini", "bedrock", "cohere"} {
 		for _, stream := range []bool{false, true} {
 			name := model + map[bool]string{false: "/json", true: "/stream"}[stream]
 			t.Run(name, func(t *testing.T) {
@@ -192,7 +193,7 @@ func TestToolCalls(t *testing.T) {
 
 				// parallel_tool_calls: false keeps it to one; Gemini cannot
 				// promise that and says so.
-				if model == "gemini" || model == "bedrock" {
+				if model == "gemini" || model == "bedrock" || model == "cohere" {
 					resp, out := post(t, gw.URL, "/v1/chat/completions", `{"model":"`+model+`","parallel_tool_calls":false,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]}`)
 					if resp.StatusCode != 400 || !strings.Contains(string(out), "parallel_tool_calls") {
 						t.Errorf("parallel_tool_calls=false on Gemini: %d %s", resp.StatusCode, out)

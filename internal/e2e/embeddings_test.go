@@ -23,7 +23,7 @@ func TestEmbeddings(t *testing.T) {
 	gw := startGateway(t, mockConfig, up)
 	client := sdk(gw.URL)
 	ctx := context.Background()
-	for _, model := range []string{"embed", "azure-embed", "gemini-embed", "titan-embed", "bedrock-cohere-embed"} {
+	for _, model := range []string{"embed", "azure-embed", "gemini-embed", "titan-embed", "bedrock-cohere-embed", "cohere-embed"} {
 		for _, format := range []openai.EmbeddingNewParamsEncodingFormat{"float", "base64"} {
 			t.Run(model+"/"+string(format), func(t *testing.T) {
 				res, err := client.Embeddings.New(ctx, openai.EmbeddingNewParams{
@@ -101,7 +101,7 @@ func TestModelsAndHealth(t *testing.T) {
 	for _, m := range page.Data {
 		ids = append(ids, m.ID)
 	}
-	want := []string{"azure-embed", "azure-gpt", "bedrock", "bedrock-cohere-embed", "claude", "claude-embed", "claude-lenient", "embed", "gemini", "gemini-embed", "gpt", "slow", "titan-embed"}
+	want := []string{"azure-embed", "azure-gpt", "bedrock", "bedrock-cohere-embed", "claude", "claude-embed", "claude-lenient", "cohere", "cohere-embed", "embed", "gemini", "gemini-embed", "gpt", "slow", "titan-embed"}
 	if b, _ := json.Marshal(ids); string(b) != mustJSON(want) {
 		t.Errorf("models = %v, want %v", ids, want)
 	}

@@ -138,6 +138,10 @@ providers:
     region: us-east-1
     access_key_id: AKIDTEST
     secret_access_key: secret-test
+  - name: co
+    type: cohere
+    base_url: ${UPSTREAM}
+    api_key: co-key
 models:
   - name: gpt
     deployments: [{provider: oai, model: mock-gpt}]
@@ -164,6 +168,10 @@ models:
     deployments: [{provider: aws, model: "amazon.titan-embed-text-v2:0"}]
   - name: bedrock-cohere-embed
     deployments: [{provider: aws, model: "cohere.embed-english-v3"}]
+  - name: cohere
+    deployments: [{provider: co, model: command-a}]
+  - name: cohere-embed
+    deployments: [{provider: co, model: embed-v4.0}]
   - name: slow
     timeout: 300ms
     deployments: [{provider: oai, model: mock-gpt}]

@@ -1,7 +1,7 @@
 // Package mock is a fake LLM provider for demos, tests and benchmarks. It
 // speaks the OpenAI, Azure OpenAI, Anthropic, Gemini (AI Studio and
-// Vertex AI) and Bedrock (Converse, with real event-stream frames) wire
-// formats with
+// Vertex AI), Bedrock (Converse, with real event-stream frames) and Cohere
+// (v2) wire formats with
 // deterministic content, realistic streams (chunking, usage, tool calls)
 // and injectable latency and failures.
 package mock
@@ -54,6 +54,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /v1/messages", s.anthropicMessages)
 	s.mux.HandleFunc("POST /v1beta/models/{rest}", s.geminiRoute)
 	s.mux.HandleFunc("POST /model/{model}/{op}", s.bedrockRoute)
+	s.mux.HandleFunc("POST /v2/chat", s.cohereChat)
+	s.mux.HandleFunc("POST /v2/embed", s.cohereEmbed)
 	s.mux.HandleFunc("POST /v1/projects/{project}/locations/{location}/publishers/google/models/{rest}", s.geminiRoute)
 	return s
 }
