@@ -235,6 +235,14 @@ func newServer(t testing.TB, h http.Handler) string {
 // OpenAI-compatible upstream answering with reply.
 func openAIGateway(t *testing.T, reply fixtures.Reply, upstreamModel string) *gatewayUnderTest {
 	t.Helper()
+	gw, _ := openAIGatewayWithUpstream(t, reply, upstreamModel)
+	return gw
+}
+
+// openAIGatewayWithUpstream is openAIGateway that also returns the fake
+// upstream, to inspect what it received.
+func openAIGatewayWithUpstream(t *testing.T, reply fixtures.Reply, upstreamModel string) (*gatewayUnderTest, *fixtures.Upstream) {
+	t.Helper()
 	up := fixtures.Serve(t, reply)
 	return startGateway(t, `
 master_key: ${MASTER}
@@ -248,5 +256,5 @@ models:
     deployments: [{provider: up, model: `+upstreamModel+`}]
   - name: embed
     deployments: [{provider: up, model: `+upstreamModel+`}]
-`, up.URL)
+`, up.URL), up
 }

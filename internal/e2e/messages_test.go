@@ -152,3 +152,5 @@ func TestMessagesErrors(t *testing.T) {
 		t.Errorf("broken stream error = %v", s.Err())
 	}
 }
+
+func aoptionResponseInto(dst **http.Response) aoption.RequestOption { return aoption.WithResponseInto(dst) }

@@ -48,8 +48,33 @@ func (f *Failure) Unwrap() error { return f.Err }
 
 // Chat runs a chat completion. ctx should carry the group's deadline (see
 // Group.Timeout); the caller closes Result.Response.Stream.
-func (g *Gateway) Chat(ctx context.Context, log *slog.Logger, group *Group, rest string, body []byte, f *openai.ChatFields) (*Result, error) {
+//
+// pass, if set, is the client's body in its own format: deployments whose
+// provider speaks that format get it as is (the answer comes back Raw);
+// the others get the translated chat body.
+func (g *Gateway) Chat(ctx context.Context, log *slog.Logger, group *Group, rest string, body []byte, f *openai.ChatFields, pass *provider.PassRequest) (*Result, error) {
 	return g.run(ctx, log, group, rest, func(ctx context.Context, d *Deployment, model string) (*provider.Response, error) {
+		if pass != nil {
+			if pt, ok := d.Provider.(provider.Passthrough); ok && pt.Speaks(pass.Format) {
+				p := *pass
+				p.Model = model
+				resp, err := pt.Pass(ctx, &p)
+				if resp != nil {
+					resp.Raw = true
+				}
+				return resp, err
+			}
+		}
+		if pass != nil && len(pass.Untranslated) > 0 {
+			if !group.DropParams {
+				p := pass.Untranslated[0]
+				return nil, api.BadRequest(p, "unsupported_parameter",
+					"Unsupported parameter: '%s' is only understood by the %s API itself, and this model is served by %s. Remove it, or set drop_params: true on the model.", p, provider.FormatName(pass.Format), d.ProviderName)
+			}
+			for _, p := range pass.Untranslated {
+				log.LogAttrs(ctx, slog.LevelInfo, "dropped unsupported parameter", slog.String("param", p), slog.String("provider", d.ProviderName))
+			}
+		}
 		req := &provider.ChatRequest{Body: body, Fields: f, Model: model, DropParams: group.DropParams}
 		if group.DropParams {
 			req.OnDrop = func(p string) {

@@ -84,6 +84,10 @@ func (r *Router) Resolve(model string) (g *Group, upstream string, ok bool) {
 // Names lists every model name, sorted.
 func (r *Router) Names() []string { return r.names }
 
+// UpstreamModel is the model to send to a deployment for a pattern
+// group's remainder (ignored by exact groups).
+func (d *Deployment) UpstreamModel(patternRest string) string { return d.upstreamModel(patternRest) }
+
 // upstreamModel is the model to send to a deployment.
 func (d *Deployment) upstreamModel(patternRest string) string {
 	if d.Model == "*" {

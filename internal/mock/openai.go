@@ -90,6 +90,11 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	s.openaiChatBody(w, r, body)
+}
+
+// openaiChatBody answers a chat request whose body is already read.
+func (s *Server) openaiChatBody(w http.ResponseWriter, r *http.Request, body []byte) {
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		writeJSONError(w, http.StatusUnauthorized, `{"error":{"message":"You didn't provide an API key.","type":"invalid_request_error","param":null,"code":null}}`)
 		return

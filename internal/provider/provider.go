@@ -47,8 +47,52 @@ type EmbedRequest struct {
 	Model  string
 }
 
-// Response is a successful upstream answer, always in OpenAI's format.
+// Passthrough is implemented by providers that take an inbound format's
+// body as it is: Anthropic Messages to Anthropic, Responses to OpenAI. The
+// gateway prefers it over translating twice.
+type Passthrough interface {
+	// Speaks reports whether the provider takes this inbound format.
+	Speaks(format string) bool
+	// Pass sends the body with only the model rewritten; the answer (JSON or
+	// stream events) is in the same format and marked Raw.
+	Pass(ctx context.Context, req *PassRequest) (*Response, error)
+}
+
+// Inbound formats a provider may take as is.
+const (
+	FormatMessages  = "messages"
+	FormatResponses = "responses"
+)
+
+// FormatName names an inbound format's API for messages.
+func FormatName(format string) string {
+	switch format {
+	case FormatMessages:
+		return "Anthropic Messages"
+	case FormatResponses:
+		return "OpenAI Responses"
+	}
+	return format
+}
+
+// PassRequest is an inbound body to forward as is.
+type PassRequest struct {
+	Format string
+	Body   []byte
+	Model  string
+	Stream bool
+	// Header holds client headers the upstream should see (anthropic-beta).
+	Header http.Header
+	// Untranslated names request fields only a provider speaking the
+	// format can honour; other providers refuse them (or drop them when
+	// the model allows).
+	Untranslated []string
+}
+
+// Response is a successful upstream answer, in OpenAI's format unless Raw.
 type Response struct {
+	// Raw marks a pass-through answer, in the inbound format.
+	Raw bool
 	// Body is the JSON response of a non-streaming call.
 	Body []byte
 	// Stream is set for streaming calls; the caller must Close it.

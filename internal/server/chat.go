@@ -17,7 +17,14 @@ import (
 )
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte) {
-	s.serveChat(w, r, st, rec, body, openaiResponder{})
+	s.serveChat(w, r, st, rec, body, openaiResponder{}, nil)
+}
+
+// passthrough is an inbound body some providers take as is, and how to
+// answer when one did.
+type passthrough struct {
+	req *provider.PassRequest
+	out responder // writes the provider's own-format answer
 }
 
 // responder writes a chat answer in the inbound format: the JSON body and
@@ -51,7 +58,7 @@ func (s *Server) finish(st *reqState, rec *Record) {
 
 // serveChat routes an OpenAI-shaped chat body through the gateway and
 // answers with out.
-func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte, out responder) {
+func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte, out responder, pass *passthrough) {
 	f, aerr := openai.ScanChat(body)
 	rec.Model, rec.Stream = f.Model, f.Stream
 	if aerr != nil {
@@ -66,10 +73,18 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
 	defer cancel()
 
-	res, err := s.gw.Chat(ctx, st.log, group, rest, body, &f)
+	var passReq *provider.PassRequest
+	if pass != nil {
+		passReq = pass.req
+		passReq.Stream = f.Stream
+	}
+	res, err := s.gw.Chat(ctx, st.log, group, rest, body, &f, passReq)
 	if err != nil {
 		s.failAttempts(w, st, rec, err)
 		return
+	}
+	if res.Response.Raw {
+		out = pass.out
 	}
 	rec.Provider, rec.Upstream, rec.Attempts = res.Deployment.ProviderName, res.Model, res.Attempts
 	setRouteHeaders(w.Header(), res)

@@ -1,11 +1,16 @@
 package server
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchboard-gw/switchboard/internal/api"
 	"github.com/switchboard-gw/switchboard/internal/api/responses"
+	"github.com/switchboard-gw/switchboard/internal/provider"
+	"github.com/switchboard-gw/switchboard/internal/sse"
 )
 
 // responsesAPI serves OpenAI's Responses API (stateless) in front of any
@@ -16,7 +21,26 @@ func (s *Server) responsesAPI(w http.ResponseWriter, r *http.Request, st *reqSta
 		s.fail(w, st, rec, aerr)
 		return
 	}
-	s.serveChat(w, r, st, rec, chatBody, &responsesResponder{in: in, sw: in.NewStreamWriter(w)})
+	pass := &passthrough{req: &provider.PassRequest{Format: provider.FormatResponses, Body: body}, out: rawResponses{}}
+	s.serveChat(w, r, st, rec, chatBody, &responsesResponder{in: in, sw: in.NewStreamWriter(w)}, pass)
+}
+
+// rawResponses relays an OpenAI upstream's own Responses answer.
+type rawResponses struct{}
+
+func (rawResponses) JSON(body []byte) ([]byte, error) { return body, nil }
+func (rawResponses) Chunk(w io.Writer, chunk []byte) error {
+	return sse.WriteEvent(w, gjson.GetBytes(chunk, "type").String(), chunk)
+}
+func (rawResponses) Done(io.Writer) error { return nil }
+func (rawResponses) Fail(w io.Writer, e *api.Error) error {
+	code := e.Code
+	if code == "" {
+		code = e.Type
+	}
+	b, _ := json.Marshal(map[string]any{"type": "error", "code": code, "message": e.Message, "param": nil,
+		"error": map[string]string{"type": e.Type, "code": code, "message": e.Message}})
+	return sse.WriteEvent(w, "error", b)
 }
 
 // responsesResponder answers in the Responses format.

@@ -85,6 +85,7 @@ func New(o Options) *Server {
 		s.mux.HandleFunc("POST "+prefix+"/embeddings", s.inference(openai.ErrorJSON, s.withBody("embeddings", s.embeddings)))
 		s.mux.HandleFunc("GET "+prefix+"/models", s.inference(openai.ErrorJSON, s.models))
 		s.mux.HandleFunc("POST "+prefix+"/messages", s.inference(anthropic.ErrorJSON, s.withBody("messages", s.messages)))
+		s.mux.HandleFunc("POST "+prefix+"/messages/count_tokens", s.inference(anthropic.ErrorJSON, s.withBody("count_tokens", s.countTokens)))
 		s.mux.HandleFunc("POST "+prefix+"/responses", s.inference(openai.ErrorJSON, s.withBody("responses", s.responsesAPI)))
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -49,34 +49,32 @@ var inboundKnown = map[string]bool{
 
 // ToOpenAI translates a Messages request body into an OpenAI chat request
 // body, so any provider can serve it. Streams ask for usage so the
-// translated stream can report it.
-func ToOpenAI(body []byte) ([]byte, *api.Error) {
+// translated stream can report it. Fields with no translation (top_k,
+// container, ...) are returned as untranslated: an Anthropic upstream takes
+// them as they are, any other refuses them.
+func ToOpenAI(body []byte) (chat []byte, untranslated []string, aerr *api.Error) {
 	if !gjson.ValidBytes(body) {
-		return nil, api.BadRequest("", "invalid_json", "The request body is not valid JSON.")
+		return nil, nil, api.BadRequest("", "invalid_json", "The request body is not valid JSON.")
 	}
-	var unknown []string
 	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
 		if !inboundKnown[k.Str] && v.Type != gjson.Null {
-			unknown = append(unknown, k.Str)
+			untranslated = append(untranslated, k.Str)
 		}
 		return true
 	})
-	if len(unknown) > 0 {
-		return nil, api.BadRequest(unknown[0], "unsupported_parameter", "%s: this parameter is not supported when the model is served by a non-Anthropic provider.", unknown[0])
-	}
 	var in InboundRequest
 	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, api.BadRequest("", "invalid_request", "Invalid request: %v", err)
+		return nil, nil, api.BadRequest("", "invalid_request", "Invalid request: %v", err)
 	}
 	switch {
 	case in.Model == "":
-		return nil, api.BadRequest("model", "missing_required_parameter", "model: Field required")
+		return nil, nil, api.BadRequest("model", "missing_required_parameter", "model: Field required")
 	case in.MaxTokens == nil:
-		return nil, api.BadRequest("max_tokens", "missing_required_parameter", "max_tokens: Field required")
+		return nil, nil, api.BadRequest("max_tokens", "missing_required_parameter", "max_tokens: Field required")
 	case *in.MaxTokens < 1:
-		return nil, api.BadRequest("max_tokens", "invalid_value", "max_tokens: must be at least 1")
+		return nil, nil, api.BadRequest("max_tokens", "invalid_value", "max_tokens: must be at least 1")
 	case len(in.Messages) == 0:
-		return nil, api.BadRequest("messages", "invalid_value", "messages: at least one message is required")
+		return nil, nil, api.BadRequest("messages", "invalid_value", "messages: at least one message is required")
 	}
 	out := wire.ChatRequest{Model: in.Model, Stream: in.Stream, Temperature: in.Temperature, TopP: in.TopP,
 		MaxTokens: in.MaxTokens, Stop: in.StopSequences}
@@ -99,20 +97,20 @@ func ToOpenAI(body []byte) ([]byte, *api.Error) {
 	if len(in.System) > 0 && string(in.System) != "null" {
 		text, err := systemText(in.System)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out.Messages = append(out.Messages, wire.Message{Role: "system", Content: wire.Content{Text: text}})
 	}
 	for i, m := range in.Messages {
 		msgs, err := inboundMessage(m, i)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out.Messages = append(out.Messages, msgs...)
 	}
 	for _, t := range in.Tools {
 		if t.Name == "" {
-			return nil, api.BadRequest("tools", "missing_required_parameter", "tools: every tool needs a name")
+			return nil, nil, api.BadRequest("tools", "missing_required_parameter", "tools: every tool needs a name")
 		}
 		schema := t.InputSchema
 		if len(schema) == 0 {
@@ -131,7 +129,7 @@ func ToOpenAI(body []byte) ([]byte, *api.Error) {
 		case "tool":
 			out.ToolChoice = &wire.ToolChoice{Function: tc.Name}
 		default:
-			return nil, api.BadRequest("tool_choice", "invalid_value", "tool_choice.type: unknown value %q", tc.Type)
+			return nil, nil, api.BadRequest("tool_choice", "invalid_value", "tool_choice.type: unknown value %q", tc.Type)
 		}
 		if tc.DisableParallelToolUse {
 			f := false
@@ -140,9 +138,9 @@ func ToOpenAI(body []byte) ([]byte, *api.Error) {
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		return nil, api.BadRequest("", "invalid_request", "Invalid request: %v", err)
+		return nil, nil, api.BadRequest("", "invalid_request", "Invalid request: %v", err)
 	}
-	return b, nil
+	return b, untranslated, nil
 }
 
 func systemText(raw json.RawMessage) (string, *api.Error) {

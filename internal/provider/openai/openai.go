@@ -29,10 +29,11 @@ type preset struct {
 	keyVar     string
 	baseURLVar string
 	keyless    bool // local servers: no key needed
+	responses  bool // serves /responses, so Responses requests pass through
 }
 
 var presets = []preset{
-	{typ: "openai", baseURL: "https://api.openai.com/v1", keyVar: "OPENAI_API_KEY", baseURLVar: "OPENAI_BASE_URL"},
+	{typ: "openai", baseURL: "https://api.openai.com/v1", keyVar: "OPENAI_API_KEY", baseURLVar: "OPENAI_BASE_URL", responses: true},
 	{typ: "groq", baseURL: "https://api.groq.com/openai/v1", keyVar: "GROQ_API_KEY"},
 	{typ: "together", baseURL: "https://api.together.xyz/v1", keyVar: "TOGETHER_API_KEY"},
 	{typ: "fireworks", baseURL: "https://api.fireworks.ai/inference/v1", keyVar: "FIREWORKS_API_KEY"},
@@ -68,7 +69,9 @@ func init() {
 				if base == "" {
 					base = p.baseURL
 				}
-				return newClient(cfg, hc, strings.TrimRight(base, "/"), false), nil
+				c := newClient(cfg, hc, strings.TrimRight(base, "/"), false)
+				c.responses = p.responses
+				return c, nil
 			},
 		})
 	}
@@ -95,6 +98,7 @@ type Client struct {
 	azure      bool
 	apiVersion string
 	header     http.Header // auth and configured headers, set on every call
+	responses  bool        // takes Responses requests as they are
 }
 
 var _ provider.Provider = (*Client)(nil)
