@@ -153,4 +153,6 @@ func TestMessagesErrors(t *testing.T) {
 	}
 }
 
-func aoptionResponseInto(dst **http.Response) aoption.RequestOption { return aoption.WithResponseInto(dst) }
+func aoptionResponseInto(dst **http.Response) aoption.RequestOption {
+	return aoption.WithResponseInto(dst)
+}
