@@ -96,6 +96,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 			return
 		}
 		rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
+		if !res.Response.Raw {
+			estimateUsage(&rec.Usage, body, answerText(res.Response.Body))
+		}
 		setTiming(w.Header(), st.start, res.Upstream)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
@@ -103,13 +106,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		w.Write(b)
 		return
 	}
-	s.streamChat(ctx, w, r, st, rec, res, group.Timeout, out)
+	s.streamChat(ctx, w, r, st, rec, res, group.Timeout, out, body)
 }
 
 // streamChat relays a stream whose first chunk is already in hand. Each
 // chunk is flushed as it arrives. A stream that breaks ends with an error
 // event and no [DONE], so clients cannot mistake it for a full answer.
-func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, res *gateway.Result, timeout time.Duration, out responder) {
+func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, res *gateway.Result, timeout time.Duration, out responder, body []byte) {
 	stream := res.Response.Stream
 	defer stream.Close()
 	rec.TTFT = time.Since(st.start)
@@ -123,7 +126,11 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 	rec.Status = http.StatusOK
 
 	chunk := res.First
+	var said streamText
 	for {
+		if !res.Response.Raw {
+			said.add(chunk)
+		}
 		if out.Chunk(w, chunk) != nil || rc.Flush() != nil {
 			rec.Status, rec.Error = provider.StatusClientClosed, "client went away mid-stream"
 			return
@@ -153,6 +160,9 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 		}
 	}
 	rec.Usage = stream.Usage()
+	if !res.Response.Raw {
+		estimateUsage(&rec.Usage, body, said.b.String())
+	}
 	out.Done(w)
 	rc.Flush()
 }

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchboard-gw/switchboard/internal/provider"
+	"github.com/switchboard-gw/switchboard/internal/tokens"
+)
+
+// estimateUsage fills in token counts when the provider reported none:
+// the prompt from the chat body, the answer from its text. The record is
+// marked estimated.
+func estimateUsage(u *provider.Usage, chatBody []byte, answer string) {
+	if u.Input > 0 || u.Output > 0 {
+		return
+	}
+	var in int64
+	gjson.GetBytes(chatBody, "messages").ForEach(func(_, m gjson.Result) bool {
+		in += 3
+		c := m.Get("content")
+		if c.Type == gjson.String {
+			in += tokens.Count(c.Str)
+		} else {
+			c.ForEach(func(_, p gjson.Result) bool {
+				in += tokens.Count(p.Get("text").String())
+				return true
+			})
+		}
+		m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+			in += tokens.Count(tc.Get("function.name").String()) + tokens.Count(tc.Get("function.arguments").String())
+			return true
+		})
+		return true
+	})
+	gjson.GetBytes(chatBody, "tools").ForEach(func(_, t gjson.Result) bool {
+		in += tokens.Count(t.Raw)
+		return true
+	})
+	*u = provider.Usage{Input: in, Output: tokens.Count(answer), Estimated: true}
+}
+
+// answerText collects what a chat answer said, for estimates.
+func answerText(body []byte) string {
+	var b strings.Builder
+	m := gjson.GetBytes(body, "choices.0.message")
+	b.WriteString(m.Get("content").String())
+	m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+		b.WriteString(tc.Get("function.name").String())
+		b.WriteString(tc.Get("function.arguments").String())
+		return true
+	})
+	return b.String()
+}
+
+// streamText accumulates a stream's text cheaply: only when a chunk
+// carries content or arguments.
+type streamText struct{ b strings.Builder }
+
+func (s *streamText) add(chunk []byte) {
+	d := gjson.GetBytes(chunk, "choices.0.delta")
+	if c := d.Get("content"); c.Type == gjson.String {
+		s.b.WriteString(c.Str)
+	}
+	d.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+		s.b.WriteString(tc.Get("function.name").String())
+		s.b.WriteString(tc.Get("function.arguments").String())
+		return true
+	})
+}
