@@ -228,7 +228,7 @@ func (s *Server) record(rec *Record) {
 			slog.String("request_id", rec.RequestID), slog.String("endpoint", rec.Endpoint),
 			slog.String("model", rec.Model), slog.String("provider", rec.Provider),
 			slog.Int("status", rec.Status), slog.Bool("stream", rec.Stream), slog.Int("attempts", rec.Attempts),
-			slog.Int64("input_tokens", rec.Usage.Input), slog.Int64("output_tokens", rec.Usage.Output),
+			slog.Int64("input_tokens", rec.Usage.Input), slog.Int64("output_tokens", rec.Usage.Output), slog.Bool("usage_estimated", rec.Usage.Estimated),
 			slog.Duration("latency", rec.Latency), slog.String("error", rec.Error))
 	}
 	if s.onRecord != nil {
