@@ -6,6 +6,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -257,4 +258,9 @@ models:
   - name: embed
     deployments: [{provider: up, model: `+upstreamModel+`}]
 `, up.URL), up
+}
+
+func jsonMarshal(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
 }
