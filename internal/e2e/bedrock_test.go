@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -269,5 +270,36 @@ models:
 	resp, out = post(t, gw.URL, "/v1/chat/completions", `{"model":"bedrock","messages":[{"role":"user","content":"[[mock:status=429]]"}]}`)
 	if resp.StatusCode != 429 || gjson.GetBytes(out, "error.code").String() != "ThrottlingException" {
 		t.Errorf("throttling: %d %s", resp.StatusCode, out)
+	}
+}
+
+// Without keys in the config, the AWS default chain is used: here, the
+// environment's keys, checked by the mock's signature verification.
+func TestBedrockDefaultCredentialChain(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENV")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-from-env")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	m, up := startMock(t, mock.Options{AWS: mock.AWSCredentials{"AKIDFROMENV": "secret-from-env"}})
+	var auth string
+	m.OnRequest = func(r *http.Request, _ []byte) { auth = r.Header.Get("Authorization") }
+	env := map[string]string{"UPSTREAM": up, "MASTER": masterKey}
+	cfg, err := config.Parse("b.yaml", []byte(`
+master_key: ${MASTER}
+providers:
+  - {name: aws, type: bedrock, base_url: "${UPSTREAM}", region: ap-southeast-2}
+models:
+  - {name: b, deployments: [{provider: aws, model: "amazon.nova-lite-v1:0"}]}
+`), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := startWithConfig(t, cfg, false)
+	resp, out := post(t, gw.URL, "/v1/chat/completions", `{"model":"b","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 200 || !strings.Contains(auth, "Credential=AKIDFROMENV/") || !strings.Contains(auth, "/ap-southeast-2/bedrock/") {
+		t.Errorf("%d %s auth=%q", resp.StatusCode, out, auth)
 	}
 }

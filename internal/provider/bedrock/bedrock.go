@@ -87,7 +87,9 @@ func newClient(cfg config.Provider, hc *http.Client) (provider.Provider, error) 
 		}
 		c.creds = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
 	default:
-		opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(hc)}
+		// The AWS SDK's own client fetches credentials (it needs to own
+		// its transport for custom CA bundles); requests still use hc.
+		var opts []func(*awsconfig.LoadOptions) error
 		if cfg.Region != "" {
 			opts = append(opts, awsconfig.WithRegion(cfg.Region))
 		}
