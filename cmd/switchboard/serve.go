@@ -71,15 +71,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 
 	log := newLogger(stderr, cfg.Log.Level)
-	providers, err := provider.Build(cfg, provider.NewHTTPClient())
+	gw, err := gateway.New(cfg)
 	if err != nil {
 		return err
 	}
-	router, err := gateway.NewRouter(cfg, providers)
-	if err != nil {
-		return err
-	}
-	srv := server.New(server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router}, Log: log})
+	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

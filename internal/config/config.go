@@ -35,6 +35,10 @@ type Config struct {
 	Models        []Model    `yaml:"models"`
 	Cache         Cache      `yaml:"cache"`
 	Tracing       Tracing    `yaml:"tracing"`
+	// ConnectTimeout bounds dialing an upstream (default 10s).
+	ConnectTimeout Duration       `yaml:"connect_timeout"`
+	CircuitBreaker CircuitBreaker `yaml:"circuit_breaker"`
+	RetryBudget    RetryBudget    `yaml:"retry_budget"`
 
 	// Source names where the config came from (a file path, "env" or
 	// "demo"); it prefixes validation messages.
@@ -70,6 +74,19 @@ type Provider struct {
 	CredentialsFile string `yaml:"credentials_file"`
 }
 
+// CircuitBreaker tunes every deployment's breaker.
+type CircuitBreaker struct {
+	Failures int      `yaml:"failures"` // in a row to open (default 5)
+	Cooldown Duration `yaml:"cooldown"` // before probing again (default 30s)
+	Probes   int      `yaml:"probes"`   // at once while half-open (default 1)
+}
+
+// RetryBudget caps retries over a sliding 10s window.
+type RetryBudget struct {
+	Ratio    float64 `yaml:"ratio"`       // extra attempts per request (default 0.2)
+	MinRetry int64   `yaml:"min_per_10s"` // always allowed (default 10)
+}
+
 // Model is a name clients send and the deployments that can serve it.
 // A name ending in "/*" is a pattern: "openai/*" serves "openai/gpt-4o" with
 // the upstream model "gpt-4o" on each deployment whose model is "*".
@@ -78,9 +95,21 @@ type Model struct {
 	Strategy    string       `yaml:"strategy"`
 	Deployments []Deployment `yaml:"deployments"`
 	Fallbacks   []string     `yaml:"fallbacks"`
-	Retry       Retry        `yaml:"retry"`
-	Timeout     Duration     `yaml:"timeout"`
-	Cache       *ModelCache  `yaml:"cache"`
+	// ContextWindowFallbacks serve requests too long for this model;
+	// ContextWindow (tokens), if set, lets Switchboard tell before sending.
+	ContextWindowFallbacks []string `yaml:"context_window_fallbacks"`
+	ContextWindow          int64    `yaml:"context_window"`
+	// ContentPolicyFallbacks serve requests this model's provider refused
+	// on content policy.
+	ContentPolicyFallbacks []string `yaml:"content_policy_fallbacks"`
+	Retry                  Retry    `yaml:"retry"`
+	Timeout                Duration `yaml:"timeout"`
+	// FirstTokenTimeout abandons a stream that has sent nothing for this
+	// long (and tries elsewhere); IdleTimeout ends one that stalls between
+	// chunks.
+	FirstTokenTimeout Duration    `yaml:"first_token_timeout"`
+	IdleTimeout       Duration    `yaml:"idle_timeout"`
+	Cache             *ModelCache `yaml:"cache"`
 	// DropParams lets requests through with parameters the provider cannot
 	// honour; they are dropped (and logged) instead of refused with a 400.
 	DropParams bool `yaml:"drop_params"`
@@ -104,9 +133,12 @@ type Price struct {
 	CachedInputPerMTok float64 `yaml:"cached_input_per_mtok"`
 }
 
-// Retry configures per-model retries.
+// Retry configures per-model retries: Attempts beyond trying each
+// deployment once, with exponential backoff and full jitter.
 type Retry struct {
-	Attempts int `yaml:"attempts"`
+	Attempts   int      `yaml:"attempts"`
+	Backoff    Duration `yaml:"backoff"`     // base (default 200ms)
+	MaxBackoff Duration `yaml:"max_backoff"` // cap (default 10s)
 }
 
 // ModelCache overrides the global cache block for one model.
@@ -171,6 +203,15 @@ func (c *Config) ApplyDefaults() {
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = Duration(10 * time.Second)
+	}
+	if c.RetryBudget.Ratio == 0 {
+		c.RetryBudget.Ratio = 0.2
+	}
+	if c.RetryBudget.MinRetry == 0 {
+		c.RetryBudget.MinRetry = 10
+	}
 	for i := range c.Models {
 		m := &c.Models[i]
 		if m.Strategy == "" {
@@ -178,6 +219,12 @@ func (c *Config) ApplyDefaults() {
 		}
 		if m.Timeout == 0 {
 			m.Timeout = Duration(DefaultModelTimeout)
+		}
+		if m.Retry.Backoff == 0 {
+			m.Retry.Backoff = Duration(200 * time.Millisecond)
+		}
+		if m.Retry.MaxBackoff == 0 {
+			m.Retry.MaxBackoff = Duration(10 * time.Second)
 		}
 		for j := range m.Deployments {
 			if m.Deployments[j].Weight == 0 {
@@ -297,13 +344,28 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, m := range c.Models {
-		for j, f := range m.Fallbacks {
-			if !models[f] {
-				errs.add(fmt.Sprintf("models[%d].fallbacks[%d]", i, j), "unknown model %q", f)
-			} else if f == m.Name {
-				errs.add(fmt.Sprintf("models[%d].fallbacks[%d]", i, j), "a model cannot fall back to itself")
+		for key, list := range map[string][]string{"fallbacks": m.Fallbacks, "context_window_fallbacks": m.ContextWindowFallbacks, "content_policy_fallbacks": m.ContentPolicyFallbacks} {
+			for j, f := range list {
+				k := fmt.Sprintf("models[%d].%s[%d]", i, key, j)
+				switch {
+				case !models[f]:
+					errs.add(k, "unknown model %q", f)
+				case f == m.Name:
+					errs.add(k, "a model cannot fall back to itself")
+				case strings.HasSuffix(f, "/*"):
+					errs.add(k, "a pattern model cannot be a fallback")
+				}
 			}
 		}
+		if m.ContextWindow < 0 {
+			errs.add(fmt.Sprintf("models[%d].context_window", i), "must not be negative")
+		}
+	}
+	if r := c.RetryBudget.Ratio; r < 0 || r > 10 {
+		errs.add("retry_budget.ratio", "must be between 0 and 10, got %v", r)
+	}
+	if c.CircuitBreaker.Failures < 0 || c.CircuitBreaker.Probes < 0 {
+		errs.add("circuit_breaker", "failures and probes must not be negative")
 	}
 	if t := c.Cache.Semantic.Threshold; t < 0 || t > 1 {
 		errs.add("cache.semantic.threshold", "must be between 0 and 1, got %v", t)

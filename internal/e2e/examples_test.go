@@ -21,7 +21,7 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := provider.Build(cfg, provider.NewHTTPClient()); err != nil {
+	if _, err := provider.Build(cfg, provider.NewHTTPClient(0)); err != nil {
 		t.Fatal(err)
 	}
 

@@ -24,7 +24,6 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/fixtures"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/mock"
-	"github.com/switchboard-gw/switchboard/internal/provider"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
 	"github.com/switchboard-gw/switchboard/internal/server"
 )
@@ -34,6 +33,7 @@ const masterKey = "sk-test-master-key"
 // gatewayUnderTest is a running Switchboard.
 type gatewayUnderTest struct {
 	URL     string
+	gw      *gateway.Gateway
 	mu      sync.Mutex
 	records []*server.Record
 	done    chan *server.Record
@@ -78,16 +78,12 @@ func startWithConfig(t testing.TB, cfg *config.Config, observe bool) *gatewayUnd
 	if testing.Verbose() {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	providers, err := provider.Build(cfg, provider.NewHTTPClient())
+	gw, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	router, err := gateway.NewRouter(cfg, providers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &gatewayUnderTest{done: make(chan *server.Record, 1024)}
-	opts := server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router}, Log: log}
+	g := &gatewayUnderTest{done: make(chan *server.Record, 1024), gw: gw}
+	opts := server.Options{Config: cfg, Gateway: gw, Log: log}
 	if observe {
 		opts.OnRecord = func(r *server.Record) {
 			g.mu.Lock()

@@ -11,7 +11,6 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/mock"
-	"github.com/switchboard-gw/switchboard/internal/provider"
 	"github.com/switchboard-gw/switchboard/internal/server"
 )
 
@@ -37,9 +36,11 @@ func TestLogsCarryRequestIDsAndNoSecrets(t *testing.T) {
 	}
 	var logs lockedBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	providers, _ := provider.Build(cfg, provider.NewHTTPClient())
-	router, _ := gateway.NewRouter(cfg, providers)
-	hs := httptest.NewServer(server.New(server.Options{Config: cfg, Gateway: &gateway.Gateway{Router: router}, Log: log}))
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(server.New(server.Options{Config: cfg, Gateway: gw, Log: log}))
 	defer hs.Close()
 
 	secretPrompt := "my-private-prompt-text"

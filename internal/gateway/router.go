@@ -2,13 +2,13 @@ package gateway
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/provider"
+	"github.com/switchboard-gw/switchboard/internal/route"
 )
 
 // Deployment is one provider + upstream model serving a group.
@@ -17,8 +17,10 @@ type Deployment struct {
 	Provider     provider.Provider
 	// Model is the upstream model id, or "*" in a pattern group, where the
 	// part of the client's model name after the prefix is used.
-	Model  string
-	Weight int
+	Model string
+	// Target is the deployment's live state, shared by every group that
+	// uses the same provider and model.
+	Target *route.Target
 }
 
 // Group is a model name clients send and the deployments behind it.
@@ -27,9 +29,18 @@ type Group struct {
 	Deployments []Deployment
 	Timeout     time.Duration
 	DropParams  bool
+	Retry       config.Retry
+	// Fallback group names, tried in order after this group's deployments.
+	Fallbacks              []string
+	ContextWindowFallbacks []string
+	ContentPolicyFallbacks []string
+	ContextWindow          int64
+	FirstTokenTimeout      time.Duration
+	IdleTimeout            time.Duration
+
+	balancer *route.Balancer
 	// prefix is set for pattern groups ("openai/*" has prefix "openai/").
-	prefix      string
-	totalWeight int
+	prefix string
 }
 
 // Router maps model names to groups.
@@ -42,19 +53,38 @@ type Router struct {
 // NewRouter builds the routing table from config and built providers.
 func NewRouter(cfg *config.Config, providers map[string]provider.Provider) (*Router, error) {
 	r := &Router{exact: map[string]*Group{}}
+	bc := route.BreakerConfig{Failures: cfg.CircuitBreaker.Failures, Cooldown: cfg.CircuitBreaker.Cooldown.D(), Probes: cfg.CircuitBreaker.Probes}
+	targets := map[string]*route.Target{}
 	for _, m := range cfg.Models {
-		g := &Group{Name: m.Name, Timeout: m.Timeout.D(), DropParams: m.DropParams}
+		g := &Group{Name: m.Name, Timeout: m.Timeout.D(), DropParams: m.DropParams, Retry: m.Retry,
+			Fallbacks: m.Fallbacks, ContextWindowFallbacks: m.ContextWindowFallbacks, ContentPolicyFallbacks: m.ContentPolicyFallbacks,
+			ContextWindow: m.ContextWindow, FirstTokenTimeout: m.FirstTokenTimeout.D(), IdleTimeout: m.IdleTimeout.D()}
 		if strings.HasSuffix(m.Name, "/*") {
 			g.prefix = strings.TrimSuffix(m.Name, "*")
 		}
+		if len(m.Deployments) > 64 {
+			return nil, fmt.Errorf("gateway: model %q: at most 64 deployments", m.Name)
+		}
+		var ts []*route.Target
 		for _, d := range m.Deployments {
 			p, ok := providers[d.Provider]
 			if !ok {
 				return nil, fmt.Errorf("gateway: model %q: unknown provider %q", m.Name, d.Provider)
 			}
-			g.Deployments = append(g.Deployments, Deployment{ProviderName: d.Provider, Provider: p, Model: d.Model, Weight: d.Weight})
-			g.totalWeight += d.Weight
+			key := d.Provider + "\x00" + d.Model
+			t := targets[key]
+			if t == nil || d.Model == "*" {
+				price := 0.0
+				if d.Price != nil {
+					price = d.Price.InputPerMTok + d.Price.OutputPerMTok
+				}
+				t = route.NewTarget(d.Weight, d.Priority, price, d.RPM, d.TPM, bc)
+				targets[key] = t
+			}
+			ts = append(ts, t)
+			g.Deployments = append(g.Deployments, Deployment{ProviderName: d.Provider, Provider: p, Model: d.Model, Target: t})
 		}
+		g.balancer = route.NewBalancer(m.Strategy, ts)
 		if g.prefix != "" {
 			r.patterns = append(r.patterns, g)
 		} else {
@@ -81,47 +111,20 @@ func (r *Router) Resolve(model string) (g *Group, upstream string, ok bool) {
 	return nil, "", false
 }
 
+// Group returns an exact group by name (fallbacks are never patterns).
+func (r *Router) Group(name string) *Group { return r.exact[name] }
+
 // Names lists every model name, sorted.
 func (r *Router) Names() []string { return r.names }
 
+// Balancer exposes the group's balancer (for tests and benchmarks).
+func (g *Group) Balancer() *route.Balancer { return g.balancer }
+
 // UpstreamModel is the model to send to a deployment for a pattern
 // group's remainder (ignored by exact groups).
-func (d *Deployment) UpstreamModel(patternRest string) string { return d.upstreamModel(patternRest) }
-
-// upstreamModel is the model to send to a deployment.
-func (d *Deployment) upstreamModel(patternRest string) string {
+func (d *Deployment) UpstreamModel(patternRest string) string {
 	if d.Model == "*" {
 		return patternRest
 	}
 	return d.Model
-}
-
-// order returns deployment indexes to try: the first picked by weight, the
-// rest in their configured order. It allocates only for groups of more
-// than a few deployments.
-func (g *Group) order(buf []int) []int {
-	n := len(g.Deployments)
-	buf = buf[:0]
-	if n == 1 || g.totalWeight <= 0 {
-		for i := range n {
-			buf = append(buf, i)
-		}
-		return buf
-	}
-	pick := rand.IntN(g.totalWeight)
-	first := 0
-	for i, d := range g.Deployments {
-		if pick < d.Weight {
-			first = i
-			break
-		}
-		pick -= d.Weight
-	}
-	buf = append(buf, first)
-	for i := range n {
-		if i != first {
-			buf = append(buf, i)
-		}
-	}
-	return buf
 }

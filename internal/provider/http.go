@@ -14,13 +14,16 @@ import (
 )
 
 // NewHTTPClient returns the client every provider shares: pooled keep-alive
-// connections sized for a gateway, and no overall timeout (deadlines come
-// from each request's context so long streams are not cut).
-func NewHTTPClient() *http.Client {
+// connections sized for a gateway, a dial timeout, and no overall timeout
+// (deadlines come from each request's context so long streams are not cut).
+func NewHTTPClient(connectTimeout time.Duration) *http.Client {
+	if connectTimeout <= 0 {
+		connectTimeout = 10 * time.Second
+	}
 	t := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
-			Timeout:   10 * time.Second,
+			Timeout:   connectTimeout,
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
 		ForceAttemptHTTP2:     true,

@@ -73,12 +73,16 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
 	defer cancel()
 
-	var passReq *provider.PassRequest
+	greq := &gateway.Request{Group: group, Rest: rest, Body: body, Chat: &f}
 	if pass != nil {
-		passReq = pass.req
-		passReq.Stream = f.Stream
+		greq.Pass = pass.req
+		greq.Pass.Stream = f.Stream
 	}
-	res, err := s.gw.Chat(ctx, st.log, group, rest, body, &f, passReq)
+	fallbackOverride(r, greq)
+	if group.ContextWindow > 0 {
+		greq.PromptTokens = func() int64 { return promptTokens(body) }
+	}
+	res, err := s.gw.Chat(ctx, st.log, greq)
 	if err != nil {
 		s.failAttempts(w, st, rec, err)
 		return
@@ -86,7 +90,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	if res.Response.Raw {
 		out = pass.out
 	}
-	rec.Provider, rec.Upstream, rec.Attempts = res.Deployment.ProviderName, res.Model, res.Attempts
+	rec.Provider, rec.Upstream, rec.Attempts, rec.Trace = res.Deployment.ProviderName, res.Model, res.Attempts, res.Trace
 	setRouteHeaders(w.Header(), res)
 	if res.Response.Stream == nil {
 		b, err := out.JSON(res.Response.Body)
@@ -183,7 +187,7 @@ func (s *Server) fail(w http.ResponseWriter, st *reqState, rec *Record, e *api.E
 func (s *Server) failAttempts(w http.ResponseWriter, st *reqState, rec *Record, err error) {
 	var f *gateway.Failure
 	if errors.As(err, &f) {
-		rec.Attempts, rec.Provider, rec.Upstream = f.Attempts, f.Provider, f.Model
+		rec.Attempts, rec.Provider, rec.Upstream, rec.Trace = f.Attempts, f.Provider, f.Model, f.Trace
 		w.Header().Set("x-switchboard-attempts", strconv.Itoa(f.Attempts))
 	}
 	s.fail(w, st, rec, api.As(err))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/api"
 	"github.com/switchboard-gw/switchboard/internal/api/openai"
+	"github.com/switchboard-gw/switchboard/internal/gateway"
 )
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte) {
@@ -26,12 +27,14 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
 	defer cancel()
-	res, err := s.gw.Embed(ctx, st.log, group, rest, body, &f)
+	greq := &gateway.Request{Group: group, Rest: rest, Body: body, Embed: &f}
+	fallbackOverride(r, greq)
+	res, err := s.gw.Embed(ctx, st.log, greq)
 	if err != nil {
 		s.failAttempts(w, st, rec, err)
 		return
 	}
-	rec.Provider, rec.Upstream, rec.Attempts = res.Deployment.ProviderName, res.Model, res.Attempts
+	rec.Provider, rec.Upstream, rec.Attempts, rec.Trace = res.Deployment.ProviderName, res.Model, res.Attempts, res.Trace
 	rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
 	out := res.Response.Body
 	if f.Base64 && gjson.GetBytes(out, "data.0.embedding").IsArray() {

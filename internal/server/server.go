@@ -47,6 +47,8 @@ type Record struct {
 	Latency   time.Duration
 	TTFT      time.Duration
 	Error     string
+	// Trace lists every upstream attempt (and skipped deployment).
+	Trace []gateway.Attempt
 }
 
 // Server serves the inference and operations endpoints.

@@ -1,13 +1,43 @@
 package server
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/provider"
 	"github.com/switchboard-gw/switchboard/internal/tokens"
 )
+
+// promptTokens counts a chat body's prompt offline (for context-window
+// checks).
+func promptTokens(chatBody []byte) int64 {
+	var u provider.Usage
+	estimateUsage(&u, chatBody, "")
+	return u.Input
+}
+
+// fallbackOverride applies x-switchboard-fallbacks: a comma-separated list
+// of model names to fall back to instead of the configured ones, or
+// "none".
+func fallbackOverride(r *http.Request, req *gateway.Request) {
+	v := strings.TrimSpace(r.Header.Get("x-switchboard-fallbacks"))
+	if v == "" {
+		return
+	}
+	if strings.EqualFold(v, "none") {
+		req.NoFallbacks = true
+		return
+	}
+	req.Fallbacks = []string{}
+	for _, n := range strings.Split(v, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			req.Fallbacks = append(req.Fallbacks, n)
+		}
+	}
+}
 
 // estimateUsage fills in token counts when the provider reported none:
 // the prompt from the chat body, the answer from its text. The record is
