@@ -21,6 +21,8 @@ func mockCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&o.Jitter, "jitter", 0, "random extra delay, uniform in [0, jitter)")
 	fs.Float64Var(&o.FailRate, "fail-rate", 0, "share of requests (0..1) answered with a 500")
 	fs.Float64Var(&o.TokensPerSecond, "tokens-per-second", 0, "stream pacing (0: as fast as possible)")
+	fs.IntVar(&o.FailStatus, "fail-status", 500, "status of the failing share of requests (429 carries Retry-After)")
+	fs.DurationVar(&o.RetryAfter, "retry-after", time.Second, "Retry-After sent with a 429")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -295,18 +295,18 @@ func (g *Gateway) tryGroup(ctx context.Context, st *runState, grp *Group, rest s
 			st.trace = append(st.trace, Attempt{Group: grp.Name, Provider: d.ProviderName, Model: model, Outcome: "circuit-open"})
 			continue
 		}
-		if st.attempts > 0 {
+		if tried&(1<<i) != 0 {
+			// A real retry of a deployment already tried: it must fit the
+			// retry budget (failing over to another deployment or group
+			// adds no load to the failing one, so it needs none), and it
+			// backs off first, at least as long as Retry-After asked.
 			if g.Budget != nil && !g.Budget.TryRetry() {
 				st.trace = append(st.trace, Attempt{Group: grp.Name, Provider: d.ProviderName, Model: model, Outcome: "budget-exhausted"})
 				return nil, nil, true
 			}
-			if tried&(1<<i) != 0 {
-				// A real retry of a deployment already tried: back off
-				// first (at least as long as its Retry-After asked).
-				retries++
-				if !g.backoff(ctx, grp, retries, st.last.RetryAfter) {
-					return nil, nil, true
-				}
+			retries++
+			if !g.backoff(ctx, grp, retries, st.last.RetryAfter) {
+				return nil, nil, true
 			}
 		}
 		tries++

@@ -91,23 +91,15 @@ func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
 	p := makePlan(model, lastRole, textOfLastUser(last), all.String(), results, tools, forced, none, parallel, nil, req.Get("max_tokens").Int())
 	thinking := req.Get("thinking.type").String() == "enabled"
 
-	if p.d.hang {
-		<-r.Context().Done()
+	if !s.preamble(r, p.d) {
 		return
 	}
-	if !s.wait(r.Context()) {
-		return
-	}
-	if p.d.status >= 400 || s.failNow() {
-		status := p.d.status
-		if status == 0 {
-			status = http.StatusInternalServerError
-		}
+	if status := s.failStatus(p.d); status != 0 {
 		typ := "api_error"
 		switch {
 		case status == http.StatusTooManyRequests:
 			typ = "rate_limit_error"
-			w.Header().Set("Retry-After", "1")
+			s.retryAfterHeaders(w)
 		case status == 529:
 			typ = "overloaded_error"
 		case status < 500:
@@ -158,6 +150,9 @@ func (s *Server) anthropicStream(w http.ResponseWriter, r *http.Request, p plan,
 		sse.WriteEvent(w, typ, b)
 		rc.Flush()
 		sent++
+		if p.d.slowChunks > 0 && !sleep(r.Context(), p.d.slowChunks) {
+			return false
+		}
 		return s.pace(r.Context())
 	}
 	start := map[string]any{"type": "message_start", "message": map[string]any{

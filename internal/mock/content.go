@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tidwall/gjson"
 )
@@ -165,11 +166,14 @@ func id(prefix string, parts ...string) string {
 var directiveRe = regexp.MustCompile(`\[\[mock:([a-z-]+)(?:=([^\]]*))?\]\]`)
 
 type directives struct {
-	status     int    // answer with this error status
-	cutAfter   int    // stream: drop the connection after N chunks (0: off)
-	errorEvent bool   // stream: send an error event after the first chunk
-	hang       bool   // never answer
-	text       string // reply with exactly this text
+	status     int           // answer with this error status
+	cutAfter   int           // stream: drop the connection after N chunks (-1: off)
+	errorEvent bool          // stream: send an error event after the first chunk
+	hang       bool          // never answer
+	reset      bool          // drop the connection before answering
+	slowFirst  time.Duration // wait this long before the first byte
+	slowChunks time.Duration // stream: wait this long between chunks
+	text       string        // reply with exactly this text
 }
 
 func parseDirectives(prompt string) directives {
@@ -187,6 +191,12 @@ func parseDirectives(prompt string) directives {
 			d.hang = true
 		case "text":
 			d.text = m[2]
+		case "reset":
+			d.reset = true
+		case "slow-first":
+			d.slowFirst, _ = time.ParseDuration(m[2])
+		case "slow-chunks":
+			d.slowChunks, _ = time.ParseDuration(m[2])
 		}
 	}
 	return d

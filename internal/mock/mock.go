@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,11 +29,17 @@ type Options struct {
 	EmbeddingDims int
 	// AWS, if set, makes the Bedrock format check SigV4 signatures.
 	AWS AWSCredentials
+	// FailStatus is the status of failing requests (default 500); a 429
+	// carries Retry-After (RetryAfter, default 1s).
+	FailStatus int
+	RetryAfter time.Duration
 }
 
 // Server is the mock upstream.
 type Server struct {
 	opts     Options
+	failRate atomic.Uint64 // float64 bits; changeable at run time
+	latency  atomic.Int64  // ns; changeable at run time
 	mux      *http.ServeMux
 	requests atomic.Int64
 	mu       sync.Mutex
@@ -45,7 +53,15 @@ func New(o Options) *Server {
 	if o.EmbeddingDims <= 0 {
 		o.EmbeddingDims = 64
 	}
+	if o.FailStatus < 400 {
+		o.FailStatus = http.StatusInternalServerError
+	}
+	if o.RetryAfter == 0 {
+		o.RetryAfter = time.Second
+	}
 	s := &Server{opts: o, mux: http.NewServeMux(), rng: rand.New(rand.NewPCG(1, 2))}
+	s.SetFailRate(o.FailRate)
+	s.SetLatency(o.Latency)
 	s.mux.HandleFunc("POST /v1/chat/completions", s.openaiChat)
 	s.mux.HandleFunc("POST /v1/embeddings", s.openaiEmbeddings)
 	s.mux.HandleFunc("GET /v1/models", s.openaiModels)
@@ -61,6 +77,13 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /v1/projects/{project}/locations/{location}/publishers/google/models/{rest}", s.geminiRoute)
 	return s
 }
+
+// SetFailRate changes the share of requests that fail, e.g. to simulate an
+// outage and a recovery.
+func (s *Server) SetFailRate(f float64) { s.failRate.Store(math.Float64bits(f)) }
+
+// SetLatency changes the delay before each response's first byte.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 // Requests counts the requests served so far.
 func (s *Server) Requests() int64 { return s.requests.Load() }
@@ -85,7 +108,7 @@ func (s *Server) read(r *http.Request) ([]byte, error) {
 
 // wait applies latency and jitter; it reports false if the client left.
 func (s *Server) wait(ctx context.Context) bool {
-	d := s.opts.Latency
+	d := time.Duration(s.latency.Load())
 	if s.opts.Jitter > 0 {
 		s.mu.Lock()
 		d += time.Duration(s.rng.Int64N(int64(s.opts.Jitter)))
@@ -96,12 +119,13 @@ func (s *Server) wait(ctx context.Context) bool {
 
 // failNow decides whether this request is one of the failing share.
 func (s *Server) failNow() bool {
-	if s.opts.FailRate <= 0 {
+	rate := math.Float64frombits(s.failRate.Load())
+	if rate <= 0 {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rng.Float64() < s.opts.FailRate
+	return s.rng.Float64() < rate
 }
 
 // pace sleeps between stream chunks.
@@ -153,3 +177,41 @@ func writeJSONError(w http.ResponseWriter, status int, body string) {
 // cut drops the connection without ending the response, as a failing
 // upstream or network would.
 func cut() { panic(http.ErrAbortHandler) }
+
+// failStatus decides the status of this request's simulated failure: a
+// directive's, or the configured one when the fail rate says so; 0 when
+// the request should succeed.
+func (s *Server) failStatus(d directives) int {
+	if d.status >= 400 {
+		return d.status
+	}
+	if s.failNow() {
+		return s.opts.FailStatus
+	}
+	return 0
+}
+
+// retryAfterHeaders sets Retry-After (seconds, rounded up) and OpenAI's
+// retry-after-ms on a 429.
+func (s *Server) retryAfterHeaders(w http.ResponseWriter) {
+	ra := s.opts.RetryAfter
+	w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
+	w.Header().Set("retry-after-ms", strconv.FormatInt(ra.Milliseconds(), 10))
+}
+
+// preamble applies per-request faults before the answer: a reset
+// connection, a hang, or a slow first byte. It reports false when the
+// request should not be answered.
+func (s *Server) preamble(r *http.Request, d directives) bool {
+	switch {
+	case d.reset:
+		cut()
+	case d.hang:
+		<-r.Context().Done()
+		return false
+	}
+	if d.slowFirst > 0 && !sleep(r.Context(), d.slowFirst) {
+		return false
+	}
+	return s.wait(r.Context())
+}

@@ -146,20 +146,12 @@ func (s *Server) openaiChatBody(w http.ResponseWriter, r *http.Request, body []b
 	}
 	p := makePlan(model, lastRole, contentText(last.Get("content")), all.String(), results, tools, forced, none, parallel, schema, maxTokens)
 
-	if p.d.hang {
-		<-r.Context().Done()
+	if !s.preamble(r, p.d) {
 		return
 	}
-	if !s.wait(r.Context()) {
-		return
-	}
-	if p.d.status >= 400 || s.failNow() {
-		status := p.d.status
-		if status == 0 {
-			status = http.StatusInternalServerError
-		}
+	if status := s.failStatus(p.d); status != 0 {
 		if status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "1")
+			s.retryAfterHeaders(w)
 		}
 		writeJSONError(w, status, fmt.Sprintf(`{"error":{"message":"Simulated upstream error %d.","type":"%s","param":null,"code":null}}`, status, openaiErrType(status)))
 		return
@@ -223,6 +215,9 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, p plan, ch
 		sse.WriteData(w, b)
 		rc.Flush()
 		sent++
+		if p.d.slowChunks > 0 && !sleep(r.Context(), p.d.slowChunks) {
+			return false
+		}
 		return s.pace(r.Context())
 	}
 	chunk := func(i int, d wire.Delta, finish *string) *wire.ChatChunk {
