@@ -449,3 +449,28 @@ models:
 		}
 	}
 }
+
+// The mock's fault directives through the gateway: a connection reset is
+// retried (and reported as 502 when it persists); slow chunks trip the
+// idle timeout.
+func TestMockFaults(t *testing.T) {
+	m, up := startMock(t, mock.Options{})
+	gw := gatewayOver(t, `
+master_key: ${MASTER}
+circuit_breaker: {failures: 1000}
+providers:
+  - {name: a, type: openai, base_url: "${A}/v1", api_key: k}
+models:
+  - {name: m, retry: {attempts: 1, backoff: 1ms}, idle_timeout: 100ms, deployments: [{provider: a, model: x}]}
+`, map[string]string{"A": up})
+	before := m.Requests()
+	resp, out := chatOK(t, gw.URL, "m", "[[mock:reset]]")
+	if resp.StatusCode != 502 || resp.Header.Get("x-switchboard-attempts") != "2" || m.Requests()-before != 2 {
+		t.Errorf("reset: %d %s attempts=%s", resp.StatusCode, out, resp.Header.Get("x-switchboard-attempts"))
+	}
+	resp, out = post(t, gw.URL, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"[[mock:slow-chunks=400ms]] hi"}]}`)
+	data := sseData(out)
+	if resp.StatusCode != 200 || !strings.Contains(data[len(data)-1], "idle_timeout") {
+		t.Errorf("slow chunks: %s", out)
+	}
+}
