@@ -131,6 +131,8 @@ type Price struct {
 	InputPerMTok       float64 `yaml:"input_per_mtok"`
 	OutputPerMTok      float64 `yaml:"output_per_mtok"`
 	CachedInputPerMTok float64 `yaml:"cached_input_per_mtok"`
+	CacheWritePerMTok  float64 `yaml:"cache_write_per_mtok"`
+	PerRequest         float64 `yaml:"per_request"`
 }
 
 // Retry configures per-model retries: Attempts beyond trying each

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/pricing"
 	"github.com/switchboard-gw/switchboard/internal/provider"
 	"github.com/switchboard-gw/switchboard/internal/route"
 )
@@ -21,6 +22,17 @@ type Deployment struct {
 	// Target is the deployment's live state, shared by every group that
 	// uses the same provider and model.
 	Target *route.Target
+	// Price is the deployment's override or catalog price; nil when
+	// unknown (or, for pattern deployments, looked up per request).
+	Price *pricing.Price
+}
+
+// PriceFor returns the price of a request served by the deployment.
+func (d *Deployment) PriceFor(upstreamModel string) (pricing.Price, bool) {
+	if d.Price != nil {
+		return *d.Price, true
+	}
+	return pricing.Default().Lookup(upstreamModel)
 }
 
 // Group is a model name clients send and the deployments behind it.
@@ -71,18 +83,28 @@ func NewRouter(cfg *config.Config, providers map[string]provider.Provider) (*Rou
 			if !ok {
 				return nil, fmt.Errorf("gateway: model %q: unknown provider %q", m.Name, d.Provider)
 			}
+			var price *pricing.Price
+			switch {
+			case d.Price != nil:
+				price = &pricing.Price{Input: d.Price.InputPerMTok, Output: d.Price.OutputPerMTok,
+					CachedInput: d.Price.CachedInputPerMTok, CacheWrite: d.Price.CacheWritePerMTok, PerRequest: d.Price.PerRequest}
+			case d.Model != "*":
+				if p, ok := pricing.Default().Lookup(d.Model); ok {
+					price = &p
+				}
+			}
 			key := d.Provider + "\x00" + d.Model
 			t := targets[key]
 			if t == nil || d.Model == "*" {
-				price := 0.0
-				if d.Price != nil {
-					price = d.Price.InputPerMTok + d.Price.OutputPerMTok
+				listPrice := 0.0
+				if price != nil {
+					listPrice = price.Input + price.Output
 				}
-				t = route.NewTarget(d.Weight, d.Priority, price, d.RPM, d.TPM, bc)
+				t = route.NewTarget(d.Weight, d.Priority, listPrice, d.RPM, d.TPM, bc)
 				targets[key] = t
 			}
 			ts = append(ts, t)
-			g.Deployments = append(g.Deployments, Deployment{ProviderName: d.Provider, Provider: p, Model: d.Model, Target: t})
+			g.Deployments = append(g.Deployments, Deployment{ProviderName: d.Provider, Provider: p, Model: d.Model, Target: t, Price: price})
 		}
 		g.balancer = route.NewBalancer(m.Strategy, ts)
 		if g.prefix != "" {

@@ -90,7 +90,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	if res.Response.Raw {
 		out = pass.out
 	}
-	rec.Provider, rec.Upstream, rec.Attempts, rec.Trace = res.Deployment.ProviderName, res.Model, res.Attempts, res.Trace
+	rec.Provider, rec.Upstream, rec.Attempts, rec.Trace, rec.deployment = res.Deployment.ProviderName, res.Model, res.Attempts, res.Trace, res.Deployment
 	setRouteHeaders(w.Header(), res)
 	if res.Response.Stream == nil {
 		b, err := out.JSON(res.Response.Body)

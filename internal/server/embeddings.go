@@ -34,7 +34,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 		s.failAttempts(w, st, rec, err)
 		return
 	}
-	rec.Provider, rec.Upstream, rec.Attempts, rec.Trace = res.Deployment.ProviderName, res.Model, res.Attempts, res.Trace
+	rec.Provider, rec.Upstream, rec.Attempts, rec.Trace, rec.deployment = res.Deployment.ProviderName, res.Model, res.Attempts, res.Trace, res.Deployment
 	rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
 	out := res.Response.Body
 	if f.Base64 && gjson.GetBytes(out, "data.0.embedding").IsArray() {

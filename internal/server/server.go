@@ -49,6 +49,13 @@ type Record struct {
 	Error     string
 	// Trace lists every upstream attempt (and skipped deployment).
 	Trace []gateway.Attempt
+	// CostUSD is what the answer cost at list (or configured) prices;
+	// Unpriced marks a model with no known price, whose cost is unknown,
+	// not zero.
+	CostUSD  float64
+	Unpriced bool
+
+	deployment *gateway.Deployment // the one that answered, for pricing
 }
 
 // Server serves the inference and operations endpoints.
@@ -225,12 +232,20 @@ func withDeadline(ctx context.Context, d time.Duration) (context.Context, contex
 }
 
 func (s *Server) record(rec *Record) {
+	if d := rec.deployment; d != nil && rec.Status == http.StatusOK {
+		if p, ok := d.PriceFor(rec.Upstream); ok {
+			rec.CostUSD = p.Cost(rec.Usage)
+		} else {
+			rec.Unpriced = true
+		}
+	}
 	if s.cfg.Log.Access {
 		s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 			slog.String("request_id", rec.RequestID), slog.String("endpoint", rec.Endpoint),
 			slog.String("model", rec.Model), slog.String("provider", rec.Provider),
 			slog.Int("status", rec.Status), slog.Bool("stream", rec.Stream), slog.Int("attempts", rec.Attempts),
 			slog.Int64("input_tokens", rec.Usage.Input), slog.Int64("output_tokens", rec.Usage.Output), slog.Bool("usage_estimated", rec.Usage.Estimated),
+			slog.Float64("cost_usd", rec.CostUSD), slog.Bool("unpriced", rec.Unpriced),
 			slog.Duration("latency", rec.Latency), slog.String("error", rec.Error))
 	}
 	if s.onRecord != nil {
