@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/internal/admin"
+	"github.com/switchboard-gw/switchboard/internal/auth"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/demo"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
@@ -18,6 +20,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/provider"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
 	"github.com/switchboard-gw/switchboard/internal/server"
+	"github.com/switchboard-gw/switchboard/internal/store"
 )
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -75,7 +78,21 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log})
+	dsn := cfg.Database
+	if cfg.Demo {
+		dsn = "sqlite://:memory:" // the demo writes no files
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	secret := cfg.SecretKey
+	if secret == "" {
+		secret = auth.DeriveSecret(cfg.MasterKey)
+	}
+	authn := auth.NewAuthenticator(cfg.MasterKey, auth.NewHasher(secret), st, 30*time.Second)
+	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: admin.New(st, authn, log)})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

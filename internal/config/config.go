@@ -24,8 +24,12 @@ const (
 
 // Config is the whole configuration file.
 type Config struct {
-	Listen        string     `yaml:"listen"`
-	MasterKey     string     `yaml:"master_key"`
+	Listen    string `yaml:"listen"`
+	MasterKey string `yaml:"master_key"`
+	// SecretKey keys the hashes of virtual keys (and, later, encryption
+	// of stored credentials). Without it one is derived from master_key,
+	// so changing master_key then invalidates every virtual key.
+	SecretKey     string     `yaml:"secret_key"`
 	Database      string     `yaml:"database"`
 	Redis         string     `yaml:"redis"`
 	MaxBodyBytes  int64      `yaml:"max_body_bytes"`

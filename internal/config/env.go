@@ -27,6 +27,7 @@ func FromEnv(getenv func(string) string, specs []EnvSpec) (*Config, error) {
 		Source:    "environment",
 		Listen:    getenv("SWITCHBOARD_LISTEN"),
 		MasterKey: getenv("SWITCHBOARD_MASTER_KEY"),
+		SecretKey: getenv("SWITCHBOARD_SECRET_KEY"),
 		Database:  getenv("SWITCHBOARD_DATABASE"),
 		Redis:     getenv("SWITCHBOARD_REDIS"),
 	}

@@ -75,6 +75,9 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	if cfg.MasterKey == "" {
 		cfg.MasterKey = getenv("SWITCHBOARD_MASTER_KEY")
 	}
+	if cfg.SecretKey == "" {
+		cfg.SecretKey = getenv("SWITCHBOARD_SECRET_KEY")
+	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err

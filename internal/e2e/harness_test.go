@@ -6,12 +6,14 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,12 +22,15 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/switchboard-gw/switchboard/internal/admin"
+	"github.com/switchboard-gw/switchboard/internal/auth"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/fixtures"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
 	"github.com/switchboard-gw/switchboard/internal/server"
+	"github.com/switchboard-gw/switchboard/internal/store"
 )
 
 const masterKey = "sk-test-master-key"
@@ -34,6 +39,7 @@ const masterKey = "sk-test-master-key"
 type gatewayUnderTest struct {
 	URL     string
 	gw      *gateway.Gateway
+	store   *store.Store
 	mu      sync.Mutex
 	records []*server.Record
 	done    chan *server.Record
@@ -74,16 +80,32 @@ func startGateway(t testing.TB, yaml, upstream string) *gatewayUnderTest {
 // (benchmarks leave it off).
 func startWithConfig(t testing.TB, cfg *config.Config, observe bool) *gatewayUnderTest {
 	t.Helper()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gatewayUnderTest{done: make(chan *server.Record, 1024), gw: gw}
-	opts := server.Options{Config: cfg, Gateway: gw, Log: log}
+	if cfg.Database == config.DefaultDatabase {
+		cfg.Database = "sqlite://" + filepath.Join(t.TempDir(), "switchboard.db")
+	}
+	st, err := store.Open(context.Background(), cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return startWithStore(t, cfg, gw, st, observe)
+}
+
+// startWithStore runs Switchboard on an open store (the tests' PostgreSQL
+// schema, say).
+func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *store.Store, observe bool) *gatewayUnderTest {
+	t.Helper()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	authn := auth.NewAuthenticator(cfg.MasterKey, auth.NewHasher(auth.DeriveSecret(cfg.MasterKey)), st, time.Second)
+	g := &gatewayUnderTest{done: make(chan *server.Record, 1024), gw: gw, store: st}
+	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: admin.New(st, authn, log)}
 	if observe {
 		opts.OnRecord = func(r *server.Record) {
 			g.mu.Lock()

@@ -65,9 +65,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		s.fail(w, st, rec, aerr)
 		return
 	}
-	group, rest, ok := s.gw.Router.Resolve(f.Model)
+	group, rest, ok := s.resolve(w, st, rec, f.Model)
 	if !ok {
-		s.fail(w, st, rec, api.ModelNotFound(f.Model))
 		return
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
@@ -169,6 +168,22 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	out.Done(w)
 	rc.Flush()
+}
+
+// resolve finds the model's group, answering 404 for an unknown model and
+// 403 for one the caller's key may not use.
+func (s *Server) resolve(w http.ResponseWriter, st *reqState, rec *Record, model string) (*gateway.Group, string, bool) {
+	if st.who != nil && !st.who.AllowsModel(model) {
+		s.fail(w, st, rec, &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "model_not_allowed", Param: "model",
+			Message: "This API key may not use the model " + strconv.Quote(model) + "."})
+		return nil, "", false
+	}
+	group, rest, ok := s.gw.Router.Resolve(model)
+	if !ok {
+		s.fail(w, st, rec, api.ModelNotFound(model))
+		return nil, "", false
+	}
+	return group, rest, true
 }
 
 // fail answers with an error before anything was sent.

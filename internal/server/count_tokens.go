@@ -31,9 +31,8 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, st *reqStat
 		s.fail(w, st, rec, api.BadRequest("messages", "missing_required_parameter", "messages: Field required"))
 		return
 	}
-	group, rest, ok := s.gw.Router.Resolve(model)
+	group, rest, ok := s.resolve(w, st, rec, model)
 	if !ok {
-		s.fail(w, st, rec, api.ModelNotFound(model))
 		return
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)

@@ -20,9 +20,8 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 		s.fail(w, st, rec, aerr)
 		return
 	}
-	group, rest, ok := s.gw.Router.Resolve(f.Model)
+	group, rest, ok := s.resolve(w, st, rec, f.Model)
 	if !ok {
-		s.fail(w, st, rec, api.ModelNotFound(f.Model))
 		return
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
@@ -53,7 +52,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 	w.Write(out)
 }
 
-func (s *Server) models(w http.ResponseWriter, _ *http.Request, _ *reqState) {
+func (s *Server) models(w http.ResponseWriter, _ *http.Request, st *reqState) {
 	type model struct {
 		ID      string `json:"id"`
 		Object  string `json:"object"`
@@ -66,7 +65,9 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request, _ *reqState) {
 		Data   []model `json:"data"`
 	}{Object: "list", Data: make([]model, 0, len(names))}
 	for _, n := range names {
-		list.Data = append(list.Data, model{ID: n, Object: "model", Created: 0, OwnedBy: "switchboard"})
+		if st.who == nil || st.who.AllowsModel(n) {
+			list.Data = append(list.Data, model{ID: n, Object: "model", Created: 0, OwnedBy: "switchboard"})
+		}
 	}
 	writeJSON(w, http.StatusOK, list)
 }

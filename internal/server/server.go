@@ -31,6 +31,12 @@ type Options struct {
 	// OnRecord, if set, receives one record per finished inference
 	// request. It runs on the request goroutine and must not block.
 	OnRecord func(*Record)
+	// Auth resolves keys; nil accepts only the config's master key.
+	Auth *auth.Authenticator
+	// Store, if set, is pinged by /readyz.
+	Store interface{ Ping(context.Context) error }
+	// Admin, if set, serves /admin/.
+	Admin http.Handler
 }
 
 // Record describes one finished inference request.
@@ -63,7 +69,8 @@ type Server struct {
 	cfg      *config.Config
 	gw       *gateway.Gateway
 	log      *slog.Logger
-	master   auth.MasterKey
+	auth     *auth.Authenticator
+	store    interface{ Ping(context.Context) error }
 	authOff  bool
 	maxBody  int64
 	onRecord func(*Record)
@@ -77,7 +84,8 @@ func New(o Options) *Server {
 		cfg:      o.Config,
 		gw:       o.Gateway,
 		log:      o.Log,
-		master:   auth.NewMasterKey(o.Config.MasterKey),
+		auth:     o.Auth,
+		store:    o.Store,
 		authOff:  o.Config.Demo,
 		maxBody:  o.Config.MaxBodyBytes,
 		onRecord: o.OnRecord,
@@ -88,6 +96,12 @@ func New(o Options) *Server {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = config.DefaultMaxBodyBytes
+	}
+	if s.auth == nil {
+		s.auth = auth.NewAuthenticator(o.Config.MasterKey, auth.NewHasher(o.Config.MasterKey), nil, 0)
+	}
+	if o.Admin != nil {
+		s.mux.Handle("/admin/", o.Admin)
 	}
 	for _, prefix := range []string{"/v1", ""} {
 		s.mux.HandleFunc("POST "+prefix+"/chat/completions", s.inference(openai.ErrorJSON, s.withBody("chat", s.chat)))
@@ -124,6 +138,15 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, `{"status":"not ready"}`)
 		return
 	}
+	if s.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := s.store.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"status":"database unreachable"}`)
+			return
+		}
+	}
 	io.WriteString(w, `{"status":"ready"}`)
 }
 
@@ -134,6 +157,8 @@ type reqState struct {
 	log   *slog.Logger
 	// render writes errors in the route's inbound format.
 	render func(*api.Error) []byte
+	// who is the caller (an open principal in --demo).
+	who *auth.Principal
 }
 
 // inference wraps an inference handler with request ids, auth and the
@@ -143,13 +168,23 @@ func (s *Server) inference(render func(*api.Error) []byte, h func(http.ResponseW
 		st := &reqState{start: time.Now(), id: requestID(r), render: render}
 		w.Header().Set("x-request-id", st.id)
 		st.log = s.log.With(slog.String("request_id", st.id))
-		if !s.authOff && !s.master.Matches(auth.KeyFromRequest(r)) {
-			msg := "Missing API key. Send it as 'Authorization: Bearer KEY'."
-			if auth.KeyFromRequest(r) != "" {
-				msg = "Incorrect API key provided."
+		if s.authOff {
+			st.who = &auth.Principal{Master: true, Role: auth.RoleAdmin}
+		} else {
+			p, aerr := s.auth.Authenticate(r.Context(), r)
+			if aerr != nil {
+				writeError(w, render, aerr)
+				return
 			}
-			writeError(w, render, api.Unauthorized(msg))
-			return
+			if !p.HasScope("inference") {
+				writeError(w, render, &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "missing_scope",
+					Message: "This key lacks the inference scope."})
+				return
+			}
+			st.who = p
+			if p.KeyID != "" {
+				st.log = st.log.With(slog.String("key_id", p.KeyID))
+			}
 		}
 		h(w, r, st)
 	}

@@ -87,6 +87,9 @@ func (s *Store) CreateKey(ctx context.Context, k *Key, actor string) error {
 		if isUnique(err) {
 			return ErrConflict
 		}
+		if isForeignKey(err) {
+			return ErrUnknownRef
+		}
 		if err != nil {
 			return err
 		}

@@ -210,6 +210,14 @@ var ErrNotFound = errors.New("store: not found")
 // ErrConflict is returned on a unique-key violation.
 var ErrConflict = errors.New("store: already exists")
 
+// ErrUnknownRef is returned when a row refers to one that does not exist
+// (a key's team or user).
+var ErrUnknownRef = errors.New("store: refers to a row that does not exist")
+
+func isForeignKey(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "foreign key")
+}
+
 func isUnique(err error) bool {
 	if err == nil {
 		return false
