@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/demo"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	"github.com/switchboard-gw/switchboard/internal/provider"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
@@ -92,7 +93,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		secret = auth.DeriveSecret(cfg.MasterKey)
 	}
 	authn := auth.NewAuthenticator(cfg.MasterKey, auth.NewHasher(secret), st, 30*time.Second)
-	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: admin.New(st, authn, log)})
+	limiter, redisPing, err := limits.Open(ctx, cfg.Redis)
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
+		Admin: admin.New(st, authn, log), Limiter: limiter})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -128,6 +134,19 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// readiness is ready when the database and Redis (if any) answer.
+type readiness struct {
+	st    *store.Store
+	redis func(context.Context) error
+}
+
+func (r readiness) Ping(ctx context.Context) error {
+	if err := r.st.Ping(ctx); err != nil {
+		return err
+	}
+	return r.redis(ctx)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -40,6 +40,10 @@ type Principal struct {
 	Role   string
 	Scopes string   // comma-separated: inference, admin:read, admin:write
 	Models []string // allowed models; empty allows all
+	// Limits of the key.
+	RPM, TPM     int
+	BudgetUSD    *float64
+	BudgetPeriod string
 }
 
 // Actor names the principal in audit entries and logs.
@@ -161,7 +165,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 	case k.ExpiresAt != nil && time.Now().After(*k.ExpiresAt):
 		return nil, &api.Error{Status: http.StatusUnauthorized, Type: api.TypeAuthentication, Code: "key_expired", Message: "This API key has expired."}
 	}
-	return &Principal{KeyID: k.ID, TeamID: k.TeamID, UserID: k.UserID, Role: k.Role, Scopes: k.Scopes, Models: k.Models}, nil
+	return &Principal{KeyID: k.ID, TeamID: k.TeamID, UserID: k.UserID, Role: k.Role, Scopes: k.Scopes, Models: k.Models,
+		RPM: k.RPM, TPM: k.TPM, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod}, nil
 }
 
 func (a *Authenticator) lookup(ctx context.Context, hash string) (*store.Key, error) {

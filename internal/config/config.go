@@ -42,6 +42,7 @@ type Config struct {
 	// ConnectTimeout bounds dialing an upstream (default 10s).
 	ConnectTimeout Duration       `yaml:"connect_timeout"`
 	CircuitBreaker CircuitBreaker `yaml:"circuit_breaker"`
+	Budgets        Budgets        `yaml:"budgets"`
 	RetryBudget    RetryBudget    `yaml:"retry_budget"`
 
 	// Source names where the config came from (a file path, "env" or
@@ -83,6 +84,13 @@ type CircuitBreaker struct {
 	Failures int      `yaml:"failures"` // in a row to open (default 5)
 	Cooldown Duration `yaml:"cooldown"` // before probing again (default 30s)
 	Probes   int      `yaml:"probes"`   // at once while half-open (default 1)
+}
+
+// Budgets configures budget enforcement.
+type Budgets struct {
+	// Unpriced says what a key with a budget may do with a model that has
+	// no price: "block" (default) or "allow" (its cost is not counted).
+	Unpriced string `yaml:"unpriced"`
 }
 
 // RetryBudget caps retries over a sliding 10s window.
@@ -211,6 +219,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = Duration(10 * time.Second)
+	}
+	if c.Budgets.Unpriced == "" {
+		c.Budgets.Unpriced = "block"
 	}
 	if c.RetryBudget.Ratio == 0 {
 		c.RetryBudget.Ratio = 0.2
@@ -366,6 +377,9 @@ func (c *Config) Validate() error {
 		if m.ContextWindow < 0 {
 			errs.add(fmt.Sprintf("models[%d].context_window", i), "must not be negative")
 		}
+	}
+	if c.Budgets.Unpriced != "block" && c.Budgets.Unpriced != "allow" {
+		errs.add("budgets.unpriced", "must be block or allow, got %q", c.Budgets.Unpriced)
 	}
 	if r := c.RetryBudget.Ratio; r < 0 || r > 10 {
 		errs.add("retry_budget.ratio", "must be between 0 and 10, got %v", r)

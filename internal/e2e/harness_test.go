@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/fixtures"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
 	"github.com/switchboard-gw/switchboard/internal/server"
@@ -40,6 +41,7 @@ type gatewayUnderTest struct {
 	URL     string
 	gw      *gateway.Gateway
 	store   *store.Store
+	limiter *limits.Limiter
 	mu      sync.Mutex
 	records []*server.Record
 	done    chan *server.Record
@@ -104,8 +106,14 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	authn := auth.NewAuthenticator(cfg.MasterKey, auth.NewHasher(auth.DeriveSecret(cfg.MasterKey)), st, time.Second)
+
 	g := &gatewayUnderTest{done: make(chan *server.Record, 1024), gw: gw, store: st}
-	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: admin.New(st, authn, log)}
+	limiter, _, err := limits.Open(context.Background(), cfg.Redis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: admin.New(st, authn, log), Limiter: limiter}
+	g.limiter = limiter
 	if observe {
 		opts.OnRecord = func(r *server.Record) {
 			g.mu.Lock()

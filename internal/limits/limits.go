@@ -92,9 +92,9 @@ func (l *Limiter) Spent(ctx context.Context, p Policy) (float64, float64, error)
 	return l.b.spent(ctx, p, l.now())
 }
 
-// microUSD stores money as integer millionths of a dollar, so counters
-// are exact.
-func microUSD(usd float64) int64 { return int64(usd*1e6 + 0.5) }
+// nanoUSD stores money as integer billionths of a dollar, so counters are
+// exact for the cheapest requests too.
+func nanoUSD(usd float64) int64 { return int64(usd*1e9 + 0.5) }
 
 // periodID names the budget period containing now.
 func periodID(period string, now time.Time) string {

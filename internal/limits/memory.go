@@ -14,8 +14,8 @@ type Memory struct {
 	mu       sync.Mutex
 	windows  map[string]int64 // subject|kind|minute → count
 	inflight map[string]int64
-	spend    map[string]int64 // subject|period → settled micro-USD
-	reserved map[string]int64 // subject|period → reserved micro-USD
+	spend    map[string]int64 // subject|period → settled nano-USD
+	reserved map[string]int64 // subject|period → reserved nano-USD
 	sweepAt  int64
 }
 
@@ -37,7 +37,7 @@ func (m *Memory) admit(_ context.Context, now time.Time, ps []Policy, r Request)
 	m.sweep(cur)
 	res := int64(0)
 	if r.CostUSD > 0 {
-		res = microUSD(r.CostUSD)
+		res = nanoUSD(r.CostUSD)
 	}
 	var remReq, remTok int64 = -1, -1
 	// Check everything first, then count: all or nothing.
@@ -65,12 +65,12 @@ func (m *Memory) admit(_ context.Context, now time.Time, ps []Policy, r Request)
 		}
 		if p.HasBudget {
 			k := bkey(p, now)
-			if m.spend[k]+m.reserved[k]+res > microUSD(p.BudgetUSD) {
-				return nil, budgetExceeded(p, float64(m.spend[k])/1e6, float64(m.reserved[k])/1e6)
+			if m.spend[k]+m.reserved[k]+res > nanoUSD(p.BudgetUSD) {
+				return nil, budgetExceeded(p, float64(m.spend[k])/1e9, float64(m.reserved[k])/1e9)
 			}
 		}
 	}
-	t := &Ticket{policies: ps, req: Request{Tokens: r.Tokens, CostUSD: float64(res) / 1e6}}
+	t := &Ticket{policies: ps, req: Request{Tokens: r.Tokens, CostUSD: float64(res) / 1e9}}
 	for _, p := range ps {
 		if p.RPM > 0 {
 			m.windows[wkey(p.Subject, "r", cur)]++
@@ -103,8 +103,8 @@ func (m *Memory) settle(_ context.Context, t *Ticket, tokens int64, costUSD floa
 		}
 		if p.HasBudget {
 			k := p.Subject + "|" + period
-			m.reserved[k] -= microUSD(t.req.CostUSD)
-			m.spend[k] += microUSD(costUSD)
+			m.reserved[k] -= nanoUSD(t.req.CostUSD)
+			m.spend[k] += nanoUSD(costUSD)
 		}
 	}
 	return nil
@@ -114,7 +114,7 @@ func (m *Memory) spent(_ context.Context, p Policy, now time.Time) (float64, flo
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := bkey(p, now)
-	return float64(m.spend[k]) / 1e6, float64(m.reserved[k]) / 1e6, nil
+	return float64(m.spend[k]) / 1e9, float64(m.reserved[k]) / 1e9, nil
 }
 
 // sweep drops rate windows older than the previous minute.

@@ -25,8 +25,8 @@ func NewRedis(c redis.UniversalClient, prefix string) *Redis { return &Redis{c: 
 
 // Per policy, KEYS are: requests (previous, current minute), tokens
 // (previous, current), in-flight, budget hash. ARGV starts with elapsed
-// (share of the minute past), tokens, reservation (micro-USD), then per
-// policy rpm, tpm, concurrency, has budget, budget (micro-USD).
+// (share of the minute past), tokens, reservation (nano-USD), then per
+// policy rpm, tpm, concurrency, has budget, budget (nano-USD).
 var admitScript = redis.NewScript(`
 local elapsed = tonumber(ARGV[1])
 local tokens = tonumber(ARGV[2])
@@ -65,7 +65,7 @@ return {1, remReq, remTok}
 `)
 
 // Per policy, KEYS are: tokens (the admitted minute), in-flight, budget
-// hash; ARGV: token correction, reservation, cost (micro-USD), then per
+// hash; ARGV: token correction, reservation, cost (nano-USD), then per
 // policy tpm, concurrency, has budget.
 var settleScript = redis.NewScript(`
 local delta, reserve, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -101,7 +101,7 @@ func (r *Redis) admit(ctx context.Context, now time.Time, ps []Policy, req Reque
 	cur, elapsed := minuteWindow(now)
 	res := int64(0)
 	if req.CostUSD > 0 {
-		res = microUSD(req.CostUSD)
+		res = nanoUSD(req.CostUSD)
 	}
 	keys := make([]string, 0, len(ps)*6)
 	args := []any{strconv.FormatFloat(elapsed, 'f', 6, 64), req.Tokens, res}
@@ -109,7 +109,7 @@ func (r *Redis) admit(ctx context.Context, now time.Time, ps []Policy, req Reque
 		c, pr := strconv.FormatInt(cur, 10), strconv.FormatInt(cur-1, 10)
 		keys = append(keys, r.key(p.Subject, "r", pr), r.key(p.Subject, "r", c), r.key(p.Subject, "t", pr), r.key(p.Subject, "t", c),
 			r.key(p.Subject, "cc", "n"), r.key(p.Subject, "b", periodID(p.Period, now)))
-		args = append(args, p.RPM, p.TPM, p.Concurrency, b2i(p.HasBudget), microUSD(p.BudgetUSD))
+		args = append(args, p.RPM, p.TPM, p.Concurrency, b2i(p.HasBudget), nanoUSD(p.BudgetUSD))
 	}
 	out, err := admitScript.Run(ctx, r.c, keys, args...).Slice()
 	if err != nil {
@@ -130,12 +130,12 @@ func (r *Redis) admit(ctx context.Context, now time.Time, ps []Policy, req Reque
 		default:
 			spent, _ := out[3].(int64)
 			reserved, _ := out[4].(int64)
-			return nil, budgetExceeded(p, float64(spent)/1e6, float64(reserved)/1e6)
+			return nil, budgetExceeded(p, float64(spent)/1e9, float64(reserved)/1e9)
 		}
 	}
 	remReq, _ := out[1].(int64)
 	remTok, _ := out[2].(int64)
-	t := &Ticket{policies: ps, req: Request{Tokens: req.Tokens, CostUSD: float64(res) / 1e6}, Headers: headers(ps[0], remReq, remTok, now)}
+	t := &Ticket{policies: ps, req: Request{Tokens: req.Tokens, CostUSD: float64(res) / 1e9}, Headers: headers(ps[0], remReq, remTok, now)}
 	for _, p := range ps {
 		t.windows = append(t.windows, strconv.FormatInt(cur, 10)+"|"+periodID(p.Period, now))
 	}
@@ -144,7 +144,7 @@ func (r *Redis) admit(ctx context.Context, now time.Time, ps []Policy, req Reque
 
 func (r *Redis) settle(ctx context.Context, t *Ticket, tokens int64, costUSD float64) error {
 	keys := make([]string, 0, len(t.policies)*3)
-	args := []any{tokens - t.req.Tokens, microUSD(t.req.CostUSD), microUSD(costUSD)}
+	args := []any{tokens - t.req.Tokens, nanoUSD(t.req.CostUSD), nanoUSD(costUSD)}
 	for i, p := range t.policies {
 		minute, period := splitWindow(t.windows[i])
 		keys = append(keys, r.key(p.Subject, "t", strconv.FormatInt(minute, 10)), r.key(p.Subject, "cc", "n"), r.key(p.Subject, "b", period))
@@ -164,7 +164,7 @@ func (r *Redis) spent(ctx context.Context, p Policy, now time.Time) (float64, fl
 	num := func(v any) float64 {
 		s, _ := v.(string)
 		n, _ := strconv.ParseInt(s, 10, 64)
-		return float64(n) / 1e6
+		return float64(n) / 1e9
 	}
 	return num(vals[0]), num(vals[1]), nil
 }

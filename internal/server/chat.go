@@ -71,6 +71,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
 	defer cancel()
+	if _, ok := s.admit(ctx, w, st, rec, group, rest, func() int64 { return promptTokens(body) }, f.MaxTokens); !ok {
+		return
+	}
 
 	greq := &gateway.Request{Group: group, Rest: rest, Body: body, Chat: &f}
 	if pass != nil {
@@ -213,8 +216,12 @@ func setRouteHeaders(h http.Header, res *gateway.Result) {
 	h.Set("x-switchboard-model", res.Model)
 	h.Set("x-switchboard-attempts", strconv.Itoa(res.Attempts))
 	h.Set("x-switchboard-cache", "bypass")
+	// Upstream rate-limit headers pass on, unless the caller's own key
+	// limits already set them: those are the limits the caller is under.
 	for k, v := range res.Response.Header {
-		h[k] = v
+		if _, set := h[k]; !set {
+			h[k] = v
+		}
 	}
 }
 

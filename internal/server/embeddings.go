@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/api"
 	"github.com/switchboard-gw/switchboard/internal/api/openai"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/tokens"
 )
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte) {
@@ -26,6 +27,9 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
 	defer cancel()
+	if _, ok := s.admit(ctx, w, st, rec, group, rest, func() int64 { return tokens.CountAll(openai.Inputs(body)) }, -1); !ok {
+		return
+	}
 	greq := &gateway.Request{Group: group, Rest: rest, Body: body, Embed: &f}
 	fallbackOverride(r, greq)
 	res, err := s.gw.Embed(ctx, st.log, greq)

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/auth"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/provider"
 )
 
@@ -37,6 +38,8 @@ type Options struct {
 	Store interface{ Ping(context.Context) error }
 	// Admin, if set, serves /admin/.
 	Admin http.Handler
+	// Limiter enforces keys' rate limits and budgets; nil enforces none.
+	Limiter *limits.Limiter
 }
 
 // Record describes one finished inference request.
@@ -62,6 +65,7 @@ type Record struct {
 	Unpriced bool
 
 	deployment *gateway.Deployment // the one that answered, for pricing
+	ticket     *limits.Ticket      // the limits admission to settle
 }
 
 // Server serves the inference and operations endpoints.
@@ -71,6 +75,7 @@ type Server struct {
 	log      *slog.Logger
 	auth     *auth.Authenticator
 	store    interface{ Ping(context.Context) error }
+	limiter  *limits.Limiter
 	authOff  bool
 	maxBody  int64
 	onRecord func(*Record)
@@ -86,6 +91,7 @@ func New(o Options) *Server {
 		log:      o.Log,
 		auth:     o.Auth,
 		store:    o.Store,
+		limiter:  o.Limiter,
 		authOff:  o.Config.Demo,
 		maxBody:  o.Config.MaxBodyBytes,
 		onRecord: o.OnRecord,
@@ -267,13 +273,14 @@ func withDeadline(ctx context.Context, d time.Duration) (context.Context, contex
 }
 
 func (s *Server) record(rec *Record) {
-	if d := rec.deployment; d != nil && rec.Status == http.StatusOK {
+	if d := rec.deployment; d != nil && (rec.Status == http.StatusOK || rec.Usage.Output > 0) {
 		if p, ok := d.PriceFor(rec.Upstream); ok {
 			rec.CostUSD = p.Cost(rec.Usage)
 		} else {
 			rec.Unpriced = true
 		}
 	}
+	s.settle(rec)
 	if s.cfg.Log.Access {
 		s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 			slog.String("request_id", rec.RequestID), slog.String("endpoint", rec.Endpoint),

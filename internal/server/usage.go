@@ -99,3 +99,6 @@ func (s *streamText) add(chunk []byte) {
 		return true
 	})
 }
+
+// PromptTokens is promptTokens for tests outside the package.
+func PromptTokens(chatBody []byte) int64 { return promptTokens(chatBody) }

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/switchboard-gw/switchboard/internal/api"
+	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/limits"
+)
+
+// defaultMaxOutput is the output assumed for a budget reservation when the
+// request sets no max_tokens.
+const defaultMaxOutput = 4096
+
+// policies are the limits that apply to a caller.
+func policies(p *auth.Principal) []limits.Policy {
+	if p == nil || p.Master || p.KeyID == "" {
+		return nil
+	}
+	pol := limits.Policy{Subject: "key:" + p.KeyID, RPM: int64(p.RPM), TPM: int64(p.TPM)}
+	if p.BudgetUSD != nil {
+		pol.HasBudget, pol.BudgetUSD, pol.Period = true, *p.BudgetUSD, p.BudgetPeriod
+	}
+	if pol.RPM == 0 && pol.TPM == 0 && !pol.HasBudget {
+		return nil
+	}
+	return []limits.Policy{pol}
+}
+
+// admit checks the caller's limits and reserves the request's worst-case
+// cost: prompt tokens counted offline plus max_tokens, at the highest price
+// among the group's deployments. It returns nil (and has answered) when
+// the request must not go on.
+func (s *Server) admit(ctx context.Context, w http.ResponseWriter, st *reqState, rec *Record, group *gateway.Group, rest string, promptTokens func() int64, maxOutput int64) (*limits.Ticket, bool) {
+	ps := policies(st.who)
+	if ps == nil || s.limiter == nil {
+		return nil, true
+	}
+	var req limits.Request
+	if ps[0].TPM > 0 || ps[0].HasBudget {
+		switch {
+		case maxOutput == 0:
+			maxOutput = defaultMaxOutput
+		case maxOutput < 0: // embeddings: no output tokens
+			maxOutput = 0
+		}
+		req.Tokens = promptTokens() + maxOutput
+	}
+	if ps[0].HasBudget {
+		worst, priced := 0.0, true
+		for i := range group.Deployments {
+			d := &group.Deployments[i]
+			p, ok := d.PriceFor(d.UpstreamModel(rest))
+			if !ok {
+				priced = false
+				continue
+			}
+			worst = max(worst, (float64(req.Tokens-maxOutput)*p.Input+float64(maxOutput)*p.Output)/1e6+p.PerRequest)
+		}
+		if !priced && s.cfg.Budgets.Unpriced != "allow" {
+			s.fail(w, st, rec, &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "unpriced_model",
+				Message: "This model has no price, so this key's budget cannot be enforced on it; ask an admin to set a price or allow unpriced models."})
+			return nil, false
+		}
+		req.CostUSD = worst
+	}
+	ticket, aerr := s.limiter.Admit(ctx, ps, req)
+	if aerr != nil {
+		s.fail(w, st, rec, aerr)
+		return nil, false
+	}
+	for k, v := range ticket.Headers {
+		w.Header()[k] = v
+	}
+	rec.ticket = ticket
+	return ticket, true
+}
+
+// settle records what an admitted request really used.
+func (s *Server) settle(rec *Record) {
+	if rec.ticket == nil || s.limiter == nil {
+		return
+	}
+	cost := rec.CostUSD
+	if err := s.limiter.Settle(context.Background(), rec.ticket, rec.Usage.Input+rec.Usage.Output, cost); err != nil {
+		s.log.Error("settling limits failed", "request_id", rec.RequestID, "error", err.Error())
+	}
+}
