@@ -68,6 +68,7 @@ func New(st *store.Store, a *auth.Authenticator, log *slog.Logger) *Handler {
 	h.route("GET /admin/v1/keys/{id}", KeysRead, h.getKey)
 	h.route("DELETE /admin/v1/keys/{id}", KeysRevoke, h.revokeKey)
 	h.route("GET /admin/v1/audit", AuditRead, h.listAudit)
+	h.teamRoutes()
 	h.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path + "."})
 	})
@@ -328,6 +329,8 @@ func (h *Handler) storeErr(w http.ResponseWriter, err error) {
 		writeErr(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeNotFound, Code: "not_found", Message: "Not found."})
 	case errors.Is(err, store.ErrUnknownRef):
 		writeErr(w, api.BadRequest("team_id", "invalid_value", "The team or user does not exist."))
+	case errors.Is(err, store.ErrInUse):
+		writeErr(w, &api.Error{Status: http.StatusConflict, Type: api.TypeInvalidRequest, Code: "in_use", Message: "It is still in use (users or keys refer to it)."})
 	case errors.Is(err, store.ErrConflict):
 		writeErr(w, &api.Error{Status: http.StatusConflict, Type: api.TypeInvalidRequest, Code: "conflict", Message: "It already exists."})
 	default:

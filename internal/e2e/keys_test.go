@@ -305,7 +305,9 @@ func TestAdminOpenAPI(t *testing.T) {
 		})
 		return true
 	})
-	served := []string{"POST /admin/v1/keys", "GET /admin/v1/keys", "GET /admin/v1/keys/{id}", "DELETE /admin/v1/keys/{id}", "GET /admin/v1/audit", "GET /admin/v1/openapi.json"}
+	served := []string{"POST /admin/v1/keys", "GET /admin/v1/keys", "GET /admin/v1/keys/{id}", "DELETE /admin/v1/keys/{id}", "GET /admin/v1/audit", "GET /admin/v1/openapi.json",
+		"POST /admin/v1/teams", "GET /admin/v1/teams", "GET /admin/v1/teams/{id}", "PATCH /admin/v1/teams/{id}", "DELETE /admin/v1/teams/{id}",
+		"POST /admin/v1/users", "GET /admin/v1/users", "GET /admin/v1/users/{id}", "PATCH /admin/v1/users/{id}", "DELETE /admin/v1/users/{id}"}
 	for _, s := range served {
 		if !documented[s] {
 			t.Errorf("%s is served but not documented", s)
@@ -322,5 +324,72 @@ func TestAdminOpenAPI(t *testing.T) {
 		if status == 404 && !strings.Contains(path, "{id}") {
 			t.Errorf("%s: 404", s)
 		}
+	}
+}
+
+// Teams and users: create, read, rename, delete; duplicates and in-use
+// deletes refused; team admins confined to their team.
+func TestTeamsAndUsers(t *testing.T) {
+	_, up := startMock(t, mock.Options{})
+	for engine, gw := range governedGateways(t, up) {
+		t.Run(engine, func(t *testing.T) {
+			status, team := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"search"}`)
+			if status != 201 {
+				t.Fatalf("%d %s", status, team.Raw)
+			}
+			tid := team.Get("id").String()
+			if status, _ := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"search"}`); status != 409 {
+				t.Errorf("duplicate team: %d", status)
+			}
+			status, other := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"ads"}`)
+			if status != 201 {
+				t.Fatal(status)
+			}
+			status, u := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/users", `{"email":"Lead@Example.com","name":"Lead","role":"team_admin","team_id":"`+tid+`"}`)
+			if status != 201 || u.Get("email").String() != "lead@example.com" {
+				t.Fatalf("%d %s", status, u.Raw)
+			}
+			for _, bad := range []string{`{"email":"not-an-email"}`, `{"email":"x@y.z","role":"god"}`, `{"email":"x@y.z","team_id":"team_none"}`} {
+				if status, out := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/users", bad); status != 400 {
+					t.Errorf("%s: %d %s", bad, status, out.Raw)
+				}
+			}
+			if status, _ := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/users", `{"email":"lead@example.com"}`); status != 409 {
+				t.Errorf("duplicate email: %d", status)
+			}
+			// A team admin's key manages their team only.
+			_, k := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/keys", `{"name":"lead","role":"team_admin","team_id":"`+tid+`","user_id":"`+u.Get("id").String()+`","scopes":["admin:write"]}`)
+			lead := k.Get("key").String()
+			if status, out := adminCall(t, gw.URL, lead, "POST", "/admin/v1/users", `{"email":"dev@example.com"}`); status != 201 || out.Get("team_id").String() != tid {
+				t.Errorf("team admin adds a member: %d %s", status, out.Raw)
+			}
+			if status, _ := adminCall(t, gw.URL, lead, "POST", "/admin/v1/users", `{"email":"x@example.com","team_id":"`+other.Get("id").String()+`"}`); status != 403 {
+				t.Errorf("team admin adds to another team: %d", status)
+			}
+			if status, _ := adminCall(t, gw.URL, lead, "POST", "/admin/v1/users", `{"email":"boss@example.com","role":"admin"}`); status != 403 {
+				t.Errorf("team admin makes an admin: %d", status)
+			}
+			if status, out := adminCall(t, gw.URL, lead, "GET", "/admin/v1/teams", ""); status != 200 || len(out.Get("data").Array()) != 1 {
+				t.Errorf("team admin lists teams: %d %s", status, out.Raw)
+			}
+			if status, _ := adminCall(t, gw.URL, lead, "GET", "/admin/v1/teams/"+other.Get("id").String(), ""); status != 404 {
+				t.Errorf("team admin reads another team: %d", status)
+			}
+			if status, _ := adminCall(t, gw.URL, lead, "POST", "/admin/v1/teams", `{"name":"mine"}`); status != 403 {
+				t.Errorf("team admin creates a team: %d", status)
+			}
+			if status, out := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/teams/"+tid, `{"name":"search-infra"}`); status != 200 || out.Get("name").String() != "search-infra" {
+				t.Errorf("rename: %d %s", status, out.Raw)
+			}
+			if status, _ := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/teams/"+tid, ""); status != 409 {
+				t.Errorf("deleting a team in use: %d", status)
+			}
+			if status, _ := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/teams/"+other.Get("id").String(), ""); status != 204 {
+				t.Errorf("deleting an empty team: %d", status)
+			}
+			if status, out := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/audit", ""); status != 200 || !strings.Contains(out.Raw, "team.delete") || !strings.Contains(out.Raw, "user.create") {
+				t.Errorf("audit: %s", out.Raw)
+			}
+		})
 	}
 }

@@ -32,6 +32,23 @@ type Store struct {
 
 // Open connects to "sqlite://PATH" or "postgres://..." and migrates.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	s, err := openRaw(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openRaw connects without migrating.
+func openRaw(dsn string) (*Store, error) {
 	var s Store
 	var err error
 	switch {
@@ -54,14 +71,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := s.db.PingContext(ctx); err != nil {
-		s.db.Close()
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		s.db.Close()
-		return nil, err
 	}
 	return &s, nil
 }
@@ -128,7 +137,11 @@ func migrationNames() ([]string, error) {
 // Migrate applies the migrations not yet applied, each in a transaction,
 // forward only. On PostgreSQL an advisory lock keeps replicas starting
 // together from racing.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return s.migrateTo(ctx, -1) }
+
+// migrateTo applies migrations up to version target (-1: all); tests use
+// it to build databases at earlier versions.
+func (s *Store) migrateTo(ctx context.Context, target int) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
@@ -154,7 +167,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if current > len(names) {
 		return fmt.Errorf("store: the database is at schema version %d, newer than this binary's %d; upgrade Switchboard", current, len(names))
 	}
-	for i := current; i < len(names); i++ {
+	end := len(names)
+	if target >= 0 && target < end {
+		end = target
+	}
+	for i := current; i < end; i++ {
 		body, err := migrations.ReadFile("migrations/" + names[i])
 		if err != nil {
 			return err

@@ -106,3 +106,32 @@ func TestMigrations(t *testing.T) {
 		})
 	}
 }
+
+// Every earlier schema version, holding data, migrates to the current one.
+func TestMigrateFromEveryVersion(t *testing.T) {
+	for v := 0; v < Version(); v++ {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "v.db")
+		db, err := openRaw("sqlite://" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.migrateTo(ctx, v); err != nil {
+			t.Fatalf("to v%d: %v", v, err)
+		}
+		if v >= 1 {
+			if _, err := db.exec(ctx, `INSERT INTO teams (id, name, created_at) VALUES ('team_old', 'old', 0)`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatalf("from v%d: %v", v, err)
+		}
+		if v >= 1 {
+			if tm, err := db.TeamByID(ctx, "team_old"); err != nil || tm.Name != "old" {
+				t.Errorf("from v%d: data lost: %v", v, err)
+			}
+		}
+		db.Close()
+	}
+}

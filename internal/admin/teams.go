@@ -1,0 +1,309 @@
+package admin
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/api"
+	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/store"
+)
+
+// Team and user actions.
+const (
+	TeamsCreate = "teams:create"
+	TeamsRead   = "teams:read"
+	TeamsUpdate = "teams:update"
+	TeamsDelete = "teams:delete"
+	UsersCreate = "users:create"
+	UsersRead   = "users:read"
+	UsersUpdate = "users:update"
+	UsersDelete = "users:delete"
+)
+
+func init() {
+	Permissions[TeamsCreate] = []string{auth.RoleAdmin}
+	Permissions[TeamsRead] = []string{auth.RoleAdmin, auth.RoleTeamAdmin, auth.RoleDeveloper, auth.RoleViewer}
+	Permissions[TeamsUpdate] = []string{auth.RoleAdmin, auth.RoleTeamAdmin}
+	Permissions[TeamsDelete] = []string{auth.RoleAdmin}
+	Permissions[UsersCreate] = []string{auth.RoleAdmin, auth.RoleTeamAdmin}
+	Permissions[UsersRead] = []string{auth.RoleAdmin, auth.RoleTeamAdmin, auth.RoleViewer}
+	Permissions[UsersUpdate] = []string{auth.RoleAdmin, auth.RoleTeamAdmin}
+	Permissions[UsersDelete] = []string{auth.RoleAdmin, auth.RoleTeamAdmin}
+	for _, a := range []string{TeamsCreate, TeamsUpdate, TeamsDelete, UsersCreate, UsersUpdate, UsersDelete} {
+		writes[a] = true
+	}
+}
+
+func (h *Handler) teamRoutes() {
+	h.route("POST /admin/v1/teams", TeamsCreate, h.createTeam)
+	h.route("GET /admin/v1/teams", TeamsRead, h.listTeams)
+	h.route("GET /admin/v1/teams/{id}", TeamsRead, h.getTeam)
+	h.route("PATCH /admin/v1/teams/{id}", TeamsUpdate, h.updateTeam)
+	h.route("DELETE /admin/v1/teams/{id}", TeamsDelete, h.deleteTeam)
+	h.route("POST /admin/v1/users", UsersCreate, h.createUser)
+	h.route("GET /admin/v1/users", UsersRead, h.listUsers)
+	h.route("GET /admin/v1/users/{id}", UsersRead, h.getUser)
+	h.route("PATCH /admin/v1/users/{id}", UsersUpdate, h.updateUser)
+	h.route("DELETE /admin/v1/users/{id}", UsersDelete, h.deleteUser)
+}
+
+// decode reads a JSON body strictly.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, h.MaxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeErr(w, api.BadRequest("", "invalid_json", "Invalid request body: %v", err))
+		return false
+	}
+	return true
+}
+
+func pageArgs(w http.ResponseWriter, r *http.Request) (after string, limit int, ok bool) {
+	limit = 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeErr(w, api.BadRequest("limit", "invalid_value", "limit must be between 1 and 1000."))
+			return "", 0, false
+		}
+		limit = n
+	}
+	return r.URL.Query().Get("after"), limit, true
+}
+
+func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req struct {
+		Name  string `json:"name"`
+		OrgID string `json:"org_id"`
+	}
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Name) == "" {
+		writeErr(w, api.BadRequest("name", "missing_required_parameter", "name is required."))
+		return
+	}
+	t := &store.Team{ID: store.NewID("team_"), Name: req.Name, OrgID: req.OrgID, CreatedAt: time.Now().UTC()}
+	if err := h.store.CreateTeam(r.Context(), t, p.Actor()); err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+// canSeeTeam: admins see every team, others their own.
+func canSeeTeam(p *auth.Principal, id string) bool {
+	return p.Master || p.Role == auth.RoleAdmin || (p.TeamID != "" && p.TeamID == id)
+}
+
+func (h *Handler) listTeams(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	after, limit, ok := pageArgs(w, r)
+	if !ok {
+		return
+	}
+	if !p.Master && p.Role != auth.RoleAdmin {
+		t, err := h.store.TeamByID(r.Context(), p.TeamID)
+		out := []*store.Team{}
+		if err == nil && t.ID > after {
+			out = append(out, t)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data": out, "next_after": nil})
+		return
+	}
+	teams, err := h.store.ListTeams(r.Context(), after, limit)
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page(teams, limit, func(t *store.Team) string { return t.ID }))
+}
+
+func page[T any](items []T, limit int, id func(T) string) map[string]any {
+	var next *string
+	if len(items) == limit {
+		n := id(items[len(items)-1])
+		next = &n
+	}
+	if items == nil {
+		items = []T{}
+	}
+	return map[string]any{"data": items, "next_after": next}
+}
+
+func (h *Handler) getTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !canSeeTeam(p, r.PathValue("id")) {
+		h.storeErr(w, store.ErrNotFound)
+		return
+	}
+	t, err := h.store.TeamByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (h *Handler) updateTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !canSeeTeam(p, r.PathValue("id")) {
+		h.storeErr(w, store.ErrNotFound)
+		return
+	}
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Name) == "" {
+		writeErr(w, api.BadRequest("name", "missing_required_parameter", "name is required."))
+		return
+	}
+	t, err := h.store.RenameTeam(r.Context(), r.PathValue("id"), req.Name, p.Actor())
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (h *Handler) deleteTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if err := h.store.DeleteTeam(r.Context(), r.PathValue("id"), p.Actor()); err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type userRequest struct {
+	Email  string `json:"email"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	TeamID string `json:"team_id"`
+}
+
+// checkUser validates a user body and the caller's right to give that
+// role in that team.
+func checkUser(p *auth.Principal, req *userRequest) *api.Error {
+	if !slices.Contains(auth.Roles, req.Role) {
+		return api.BadRequest("role", "invalid_value", "role must be one of %s.", strings.Join(auth.Roles, ", "))
+	}
+	if !p.Master && p.Role == auth.RoleTeamAdmin {
+		if req.TeamID != p.TeamID {
+			return &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "forbidden", Message: "Team admins manage their own team's users only."}
+		}
+		if rank(req.Role) < rank(auth.RoleTeamAdmin) {
+			return &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "forbidden", Message: "Team admins cannot make admins."}
+		}
+	}
+	return nil
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var req userRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if req.Role == "" {
+		req.Role = auth.RoleDeveloper
+	}
+	if !p.Master && p.Role == auth.RoleTeamAdmin && req.TeamID == "" {
+		req.TeamID = p.TeamID
+	}
+	if _, err := mail.ParseAddress(req.Email); err != nil || !strings.Contains(req.Email, "@") {
+		writeErr(w, api.BadRequest("email", "invalid_value", "email must be an email address."))
+		return
+	}
+	if e := checkUser(p, &req); e != nil {
+		writeErr(w, e)
+		return
+	}
+	u := &store.User{ID: store.NewID("user_"), Email: strings.ToLower(req.Email), Name: req.Name, Role: req.Role, TeamID: req.TeamID, CreatedAt: time.Now().UTC()}
+	if err := h.store.CreateUser(r.Context(), u, p.Actor()); err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	after, limit, ok := pageArgs(w, r)
+	if !ok {
+		return
+	}
+	team := r.URL.Query().Get("team_id")
+	if !p.Master && p.Role != auth.RoleAdmin {
+		team = p.TeamID
+		if team == "" {
+			writeJSON(w, http.StatusOK, map[string]any{"data": []any{}, "next_after": nil})
+			return
+		}
+	}
+	users, err := h.store.ListUsers(r.Context(), after, limit, team)
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page(users, limit, func(u *store.User) string { return u.ID }))
+}
+
+// userFor reads a user the caller may act on (others' are not found).
+func (h *Handler) userFor(w http.ResponseWriter, r *http.Request, p *auth.Principal) *store.User {
+	u, err := h.store.UserByID(r.Context(), r.PathValue("id"))
+	if err == nil && !(p.Master || p.Role == auth.RoleAdmin || (p.TeamID != "" && u.TeamID == p.TeamID)) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		h.storeErr(w, err)
+		return nil
+	}
+	return u
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if u := h.userFor(w, r, p); u != nil {
+		writeJSON(w, http.StatusOK, u)
+	}
+}
+
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	u := h.userFor(w, r, p)
+	if u == nil {
+		return
+	}
+	req := userRequest{Email: u.Email, Name: u.Name, Role: u.Role, TeamID: u.TeamID}
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if req.Email != u.Email {
+		writeErr(w, api.BadRequest("email", "invalid_value", "email cannot be changed."))
+		return
+	}
+	if e := checkUser(p, &req); e != nil {
+		writeErr(w, e)
+		return
+	}
+	out, err := h.store.UpdateUser(r.Context(), &store.User{ID: u.ID, Name: req.Name, Role: req.Role, TeamID: req.TeamID}, p.Actor())
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if u := h.userFor(w, r, p); u == nil {
+		return
+	}
+	if err := h.store.DeleteUser(r.Context(), r.PathValue("id"), p.Actor()); err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
