@@ -28,6 +28,9 @@ const usage = `Switchboard — an LLM API gateway.
 Usage:
   switchboard serve [--config FILE] [--demo]
   switchboard mock [--listen ADDR] [--latency DUR] [--jitter DUR] [--fail-rate F] [--tokens-per-second N]
+  switchboard keys create|list|revoke [--config FILE] ...
+  switchboard admin bootstrap --email EMAIL [--config FILE]
+  switchboard migrate [--config FILE]
   switchboard version
 
 Run "switchboard COMMAND --help" for a command's flags.
@@ -45,6 +48,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = serveCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "mock":
 		err = mockCmd(ctx, args[1:], stdout, stderr)
+	case "keys":
+		err = keysCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "admin":
+		err = adminCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "migrate":
+		err = migrateCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return 0

@@ -214,3 +214,45 @@ models:
 		t.Errorf("logs:\n%s", logs.String())
 	}
 }
+
+// The migrate, admin bootstrap and keys commands work on the configured
+// database.
+func TestKeysCommands(t *testing.T) {
+	dir := t.TempDir()
+	env := envOf(map[string]string{"SWITCHBOARD_MASTER_KEY": "sk-cli-master-key", "SWITCHBOARD_DATABASE": "sqlite://" + filepath.Join(dir, "sb.db")})
+	run1 := func(args ...string) (int, string) {
+		var out, errb syncBuffer
+		code := run(context.Background(), args, &out, &errb, env)
+		return code, out.String() + errb.String()
+	}
+	if code, out := run1("migrate"); code != 0 || !strings.Contains(out, "schema version") {
+		t.Fatalf("migrate: %d %s", code, out)
+	}
+	code, out := run1("admin", "bootstrap", "--email", "root@example.com")
+	if code != 0 || !strings.Contains(out, "sk-sb-") {
+		t.Fatalf("bootstrap: %d %s", code, out)
+	}
+	if code, out := run1("admin", "bootstrap", "--email", "again@example.com"); code == 0 || !strings.Contains(out, "already exists") {
+		t.Errorf("second bootstrap: %d %s", code, out)
+	}
+	code, out = run1("keys", "create", "--name", "ci", "--models", "gpt", "--rpm", "5")
+	if code != 0 {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	id := regexp.MustCompile(`id:\s+(key_\w+)`).FindStringSubmatch(out)[1]
+	if code, out := run1("keys", "list"); code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "active") {
+		t.Errorf("list: %s", out)
+	}
+	if code, out := run1("keys", "revoke", id); code != 0 {
+		t.Errorf("revoke: %s", out)
+	}
+	if _, out := run1("keys", "list"); !strings.Contains(out, "revoked") {
+		t.Errorf("list after revoke: %s", out)
+	}
+	if code, _ := run1("keys", "create"); code != 2 {
+		t.Errorf("create without --name: %d", code)
+	}
+	if code, _ := run1("keys", "frobnicate"); code != 2 {
+		t.Errorf("unknown subcommand: %d", code)
+	}
+}
