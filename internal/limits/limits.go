@@ -143,18 +143,22 @@ func tooMany(limit int64) *api.Error {
 }
 
 // headers renders x-ratelimit-* for the first policy with rate limits.
+// Keys are written in canonical form directly, skipping canonicalization.
 func headers(p Policy, remReq, remTok int64, now time.Time) http.Header {
-	h := http.Header{}
-	reset := time.Duration(60-now.Unix()%60) * time.Second
+	if p.RPM <= 0 && p.TPM <= 0 {
+		return nil
+	}
+	h := make(http.Header, 6)
+	reset := strconv.FormatInt(60-now.Unix()%60, 10) + "s"
 	if p.RPM > 0 {
-		h.Set("x-ratelimit-limit-requests", strconv.FormatInt(p.RPM, 10))
-		h.Set("x-ratelimit-remaining-requests", strconv.FormatInt(max(remReq, 0), 10))
-		h.Set("x-ratelimit-reset-requests", reset.String())
+		h["X-Ratelimit-Limit-Requests"] = []string{strconv.FormatInt(p.RPM, 10)}
+		h["X-Ratelimit-Remaining-Requests"] = []string{strconv.FormatInt(max(remReq, 0), 10)}
+		h["X-Ratelimit-Reset-Requests"] = []string{reset}
 	}
 	if p.TPM > 0 {
-		h.Set("x-ratelimit-limit-tokens", strconv.FormatInt(p.TPM, 10))
-		h.Set("x-ratelimit-remaining-tokens", strconv.FormatInt(max(remTok, 0), 10))
-		h.Set("x-ratelimit-reset-tokens", reset.String())
+		h["X-Ratelimit-Limit-Tokens"] = []string{strconv.FormatInt(p.TPM, 10)}
+		h["X-Ratelimit-Remaining-Tokens"] = []string{strconv.FormatInt(max(remTok, 0), 10)}
+		h["X-Ratelimit-Reset-Tokens"] = []string{reset}
 	}
 	return h
 }
