@@ -20,6 +20,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/switchboard-gw/switchboard/internal/mock"
+	"github.com/switchboard-gw/switchboard/internal/store"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -145,11 +146,14 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 	// A slow upstream: the stream takes about a second.
 	up := httptest.NewServer(mock.New(mock.Options{TokensPerSecond: 15}))
 	defer up.Close()
-	cfg := filepath.Join(t.TempDir(), "cfg.yml")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "cfg.yml")
+	dbPath := filepath.Join(dir, "sb.db")
 	os.WriteFile(cfg, []byte(`
 listen: 127.0.0.1:0
 master_key: sk-shutdown-test
 shutdown_grace: 20s
+database: sqlite://`+dbPath+`
 providers:
   - name: slow
     type: openai
@@ -212,6 +216,20 @@ models:
 	}
 	if !strings.Contains(logs.String(), "shutting down") {
 		t.Errorf("logs:\n%s", logs.String())
+	}
+	// The stream that finished during shutdown is in the request log:
+	// the log is flushed after the last request, before exit.
+	st, err := store.Open(context.Background(), "sqlite://"+dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	entries, err := st.Logs(context.Background(), store.LogFilter{Limit: 10})
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("request log after shutdown: %d entries, %v", len(entries), err)
+	}
+	if e := entries[0]; e.Status != 200 || !e.Stream || e.OutputTokens == 0 || e.Model != "gpt" || e.Provider != "slow" || e.TTFTMS <= 0 {
+		t.Errorf("logged %+v", e)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	"github.com/switchboard-gw/switchboard/internal/provider"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
+	"github.com/switchboard-gw/switchboard/internal/reqlog"
 	"github.com/switchboard-gw/switchboard/internal/server"
 	"github.com/switchboard-gw/switchboard/internal/store"
 )
@@ -97,8 +98,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
+	logs := reqlog.New(st, log, reqlog.Options{})
+	// Flushed after the HTTP server has drained: every finished request
+	// is in the log before the process exits.
+	defer logs.Close()
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
-		Admin: admin.New(st, authn, log), Limiter: limiter})
+		Admin: admin.New(st, authn, log), Limiter: limiter,
+		OnRecord: func(r *server.Record) { logs.Enqueue(reqlog.FromRecord(r)) }})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

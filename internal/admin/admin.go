@@ -69,6 +69,7 @@ func New(st *store.Store, a *auth.Authenticator, log *slog.Logger) *Handler {
 	h.route("DELETE /admin/v1/keys/{id}", KeysRevoke, h.revokeKey)
 	h.route("GET /admin/v1/audit", AuditRead, h.listAudit)
 	h.teamRoutes()
+	h.logRoutes()
 	h.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path + "."})
 	})

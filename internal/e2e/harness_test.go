@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
+	"github.com/switchboard-gw/switchboard/internal/reqlog"
 	"github.com/switchboard-gw/switchboard/internal/server"
 	"github.com/switchboard-gw/switchboard/internal/store"
 )
@@ -42,6 +43,7 @@ type gatewayUnderTest struct {
 	gw      *gateway.Gateway
 	store   *store.Store
 	limiter *limits.Limiter
+	logs    *reqlog.Writer
 	mu      sync.Mutex
 	records []*server.Record
 	done    chan *server.Record
@@ -114,8 +116,13 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	}
 	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: admin.New(st, authn, log), Limiter: limiter}
 	g.limiter = limiter
+	// The request log, as serve wires it, flushing often so tests see rows soon.
+	g.logs = reqlog.New(st, log, reqlog.Options{Interval: 10 * time.Millisecond})
+	t.Cleanup(g.logs.Close)
+	opts.OnRecord = func(r *server.Record) { g.logs.Enqueue(reqlog.FromRecord(r)) }
 	if observe {
 		opts.OnRecord = func(r *server.Record) {
+			g.logs.Enqueue(reqlog.FromRecord(r))
 			g.mu.Lock()
 			g.records = append(g.records, r)
 			g.mu.Unlock()

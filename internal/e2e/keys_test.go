@@ -307,7 +307,8 @@ func TestAdminOpenAPI(t *testing.T) {
 	})
 	served := []string{"POST /admin/v1/keys", "GET /admin/v1/keys", "GET /admin/v1/keys/{id}", "DELETE /admin/v1/keys/{id}", "GET /admin/v1/audit", "GET /admin/v1/openapi.json",
 		"POST /admin/v1/teams", "GET /admin/v1/teams", "GET /admin/v1/teams/{id}", "PATCH /admin/v1/teams/{id}", "DELETE /admin/v1/teams/{id}",
-		"POST /admin/v1/users", "GET /admin/v1/users", "GET /admin/v1/users/{id}", "PATCH /admin/v1/users/{id}", "DELETE /admin/v1/users/{id}"}
+		"POST /admin/v1/users", "GET /admin/v1/users", "GET /admin/v1/users/{id}", "PATCH /admin/v1/users/{id}", "DELETE /admin/v1/users/{id}",
+		"GET /admin/v1/logs", "GET /admin/v1/usage"}
 	for _, s := range served {
 		if !documented[s] {
 			t.Errorf("%s is served but not documented", s)

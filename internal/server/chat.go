@@ -52,7 +52,10 @@ func (openaiResponder) Fail(w io.Writer, e *api.Error) error {
 
 // finish completes and emits a request's record.
 func (s *Server) finish(st *reqState, rec *Record) {
-	rec.Latency = time.Since(st.start)
+	rec.Start, rec.Latency = st.start, time.Since(st.start)
+	if st.who != nil {
+		rec.KeyID, rec.TeamID = st.who.KeyID, st.who.TeamID
+	}
 	s.record(rec)
 }
 

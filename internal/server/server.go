@@ -46,6 +46,8 @@ type Options struct {
 type Record struct {
 	RequestID string
 	Endpoint  string
+	KeyID     string // the caller's key ("" for the master key or --demo)
+	TeamID    string
 	Model     string // as the client asked
 	Provider  string // the deployment's provider that answered (or last tried)
 	Upstream  string // the upstream model
@@ -58,6 +60,8 @@ type Record struct {
 	Error     string
 	// Trace lists every upstream attempt (and skipped deployment).
 	Trace []gateway.Attempt
+	// Start is when the request arrived.
+	Start time.Time
 	// CostUSD is what the answer cost at list (or configured) prices;
 	// Unpriced marks a model with no known price, whose cost is unknown,
 	// not zero.

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// LogEntry is one request in the request log.
+type LogEntry struct {
+	ID              string    `json:"id"`
+	RequestID       string    `json:"request_id"`
+	CreatedAt       time.Time `json:"created_at"`
+	KeyID           string    `json:"key_id"`
+	TeamID          string    `json:"team_id"`
+	Endpoint        string    `json:"endpoint"`
+	Model           string    `json:"model"`
+	Provider        string    `json:"provider"`
+	DeploymentModel string    `json:"deployment_model"`
+	Stream          bool      `json:"stream"`
+	Status          int       `json:"status"`
+	Error           string    `json:"error"`
+	LatencyMS       float64   `json:"latency_ms"`
+	TTFTMS          float64   `json:"ttft_ms"`
+	InputTokens     int64     `json:"input_tokens"`
+	OutputTokens    int64     `json:"output_tokens"`
+	CachedTokens    int64     `json:"cached_tokens"`
+	UsageEstimated  bool      `json:"usage_estimated"`
+	CostUSD         float64   `json:"cost_usd"`
+	Unpriced        bool      `json:"unpriced"`
+	Cache           string    `json:"cache"`
+	Attempts        int       `json:"attempts"`
+	Trace           string    `json:"-"`
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// InsertLogs writes a batch of entries and folds them into the daily
+// rollups, in one transaction.
+func (s *Store) InsertLogs(ctx context.Context, entries []LogEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	type rollKey struct{ day, key, team, model string }
+	type roll struct {
+		requests, errors, in, out int64
+		cost                      float64
+	}
+	rolls := map[rollKey]*roll{}
+	for _, e := range entries {
+		k := rollKey{e.CreatedAt.UTC().Format("2006-01-02"), e.KeyID, e.TeamID, e.Model}
+		r := rolls[k]
+		if r == nil {
+			r = &roll{}
+			rolls[k] = r
+		}
+		r.requests++
+		if e.Status >= 400 {
+			r.errors++
+		}
+		r.in += e.InputTokens
+		r.out += e.OutputTokens
+		r.cost += e.CostUSD
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		const cols = 23
+		// Multi-row inserts of up to 100 rows: few statements per batch.
+		for start := 0; start < len(entries); start += 100 {
+			chunk := entries[start:min(start+100, len(entries))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO request_logs (id, request_id, created_at, key_id, team_id, endpoint, model, provider, deployment_model, stream, status, error,
+				latency_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, usage_estimated, cost_usd, unpriced, cache, attempts, trace) VALUES `)
+			args := make([]any, 0, len(chunk)*cols)
+			for i, e := range chunk {
+				if i > 0 {
+					q.WriteByte(',')
+				}
+				q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+				trace := e.Trace
+				if trace == "" {
+					trace = "[]"
+				}
+				args = append(args, e.ID, e.RequestID, e.CreatedAt.UnixMilli(), e.KeyID, e.TeamID, e.Endpoint, e.Model, e.Provider, e.DeploymentModel,
+					b2i(e.Stream), e.Status, e.Error, e.LatencyMS, e.TTFTMS, e.InputTokens, e.OutputTokens, e.CachedTokens, b2i(e.UsageEstimated),
+					e.CostUSD, b2i(e.Unpriced), e.Cache, e.Attempts, trace)
+			}
+			if _, err := tx.ExecContext(ctx, s.rebind(q.String()), args...); err != nil {
+				return err
+			}
+		}
+		for k, r := range rolls {
+			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO usage_daily (day, key_id, team_id, model, requests, errors, input_tokens, output_tokens, cost_usd)
+				VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (day, key_id, team_id, model) DO UPDATE SET
+				requests = usage_daily.requests + excluded.requests, errors = usage_daily.errors + excluded.errors,
+				input_tokens = usage_daily.input_tokens + excluded.input_tokens, output_tokens = usage_daily.output_tokens + excluded.output_tokens,
+				cost_usd = usage_daily.cost_usd + excluded.cost_usd`),
+				k.day, k.key, k.team, k.model, r.requests, r.errors, r.in, r.out, r.cost); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LogFilter selects log entries.
+type LogFilter struct {
+	Model, KeyID, TeamID, Provider string
+	Status                         int // 0: any
+	From, To                       time.Time
+	Before                         string // keyset: entries older than this id
+	Limit                          int
+}
+
+// Logs lists entries, newest first.
+func (s *Store) Logs(ctx context.Context, f LogFilter) ([]LogEntry, error) {
+	q := `SELECT id, request_id, created_at, key_id, team_id, endpoint, model, provider, deployment_model, stream, status, error, latency_ms, ttft_ms,
+		input_tokens, output_tokens, cached_tokens, usage_estimated, cost_usd, unpriced, cache, attempts, trace FROM request_logs WHERE 1=1`
+	var args []any
+	add := func(cond string, v any) {
+		q += " AND " + cond
+		args = append(args, v)
+	}
+	if f.Model != "" {
+		add("model = ?", f.Model)
+	}
+	if f.KeyID != "" {
+		add("key_id = ?", f.KeyID)
+	}
+	if f.TeamID != "" {
+		add("team_id = ?", f.TeamID)
+	}
+	if f.Provider != "" {
+		add("provider = ?", f.Provider)
+	}
+	if f.Status != 0 {
+		add("status = ?", f.Status)
+	}
+	if !f.From.IsZero() {
+		add("created_at >= ?", f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		add("created_at < ?", f.To.UnixMilli())
+	}
+	if f.Before != "" {
+		add("id < ?", f.Before)
+	}
+	q += " ORDER BY id DESC LIMIT " + strconv.Itoa(f.Limit)
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []LogEntry
+	for rows.Next() {
+		var e LogEntry
+		var created int64
+		var stream, est, unpriced int
+		if err := rows.Scan(&e.ID, &e.RequestID, &created, &e.KeyID, &e.TeamID, &e.Endpoint, &e.Model, &e.Provider, &e.DeploymentModel, &stream,
+			&e.Status, &e.Error, &e.LatencyMS, &e.TTFTMS, &e.InputTokens, &e.OutputTokens, &e.CachedTokens, &est, &e.CostUSD, &unpriced,
+			&e.Cache, &e.Attempts, &e.Trace); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = time.UnixMilli(created).UTC()
+		e.Stream, e.UsageEstimated, e.Unpriced = stream == 1, est == 1, unpriced == 1
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// UsageRow is spend and tokens for one group.
+type UsageRow struct {
+	Group        string  `json:"group"`
+	Requests     int64   `json:"requests"`
+	Errors       int64   `json:"errors"`
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	CostUSD      float64 `json:"cost_usd"`
+}
+
+// UsageFilter selects rollups: days From..To inclusive (YYYY-MM-DD),
+// grouped by "model", "key" or "team", optionally for one team or key.
+type UsageFilter struct {
+	GroupBy, From, To string
+	TeamID, KeyID     string
+}
+
+// Usage sums the daily rollups.
+func (s *Store) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
+	col := map[string]string{"model": "model", "key": "key_id", "team": "team_id"}[f.GroupBy]
+	if col == "" {
+		col = "model"
+	}
+	q := `SELECT ` + col + `, SUM(requests), SUM(errors), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM usage_daily WHERE day >= ? AND day <= ?`
+	args := []any{f.From, f.To}
+	if f.TeamID != "" {
+		q += ` AND team_id = ?`
+		args = append(args, f.TeamID)
+	}
+	if f.KeyID != "" {
+		q += ` AND key_id = ?`
+		args = append(args, f.KeyID)
+	}
+	rows, err := s.query(ctx, q+` GROUP BY `+col+` ORDER BY `+col, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []UsageRow
+	for rows.Next() {
+		var r UsageRow
+		if err := rows.Scan(&r.Group, &r.Requests, &r.Errors, &r.InputTokens, &r.OutputTokens, &r.CostUSD); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+)
+
+func TestLogsAndUsage(t *testing.T) {
+	for engine, s := range stores(t) {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			day := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+			var batch []LogEntry
+			// 250 entries: more than one multi-row chunk; two keys, two
+			// models, every fifth one an error.
+			for i := range 250 {
+				e := LogEntry{ID: fmt.Sprintf("log_%05d", i), RequestID: fmt.Sprintf("req_%d", i), CreatedAt: day.Add(time.Duration(i) * time.Second),
+					KeyID: []string{"key_a", "key_b"}[i%2], TeamID: "team_1", Endpoint: "chat", Model: []string{"gpt", "claude"}[i%2],
+					Provider: "openai", DeploymentModel: "gpt-4o", Status: 200, LatencyMS: 12.5, InputTokens: 10, OutputTokens: 5, CostUSD: 0.001,
+					Attempts: 1, Trace: `[{"provider":"openai"}]`}
+				if i%5 == 0 {
+					e.Status, e.Error, e.CostUSD, e.OutputTokens = 502, "upstream failed", 0, 0
+				}
+				batch = append(batch, e)
+			}
+			if err := s.InsertLogs(ctx, batch[:120]); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.InsertLogs(ctx, batch[120:]); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Logs(ctx, LogFilter{Limit: 1000})
+			if err != nil || len(got) != 250 {
+				t.Fatalf("all logs: %d %v", len(got), err)
+			}
+			if got[0].ID != "log_00249" || got[249].ID != "log_00000" {
+				t.Errorf("not newest first: %s .. %s", got[0].ID, got[249].ID)
+			}
+			first := got[249]
+			if first.RequestID != "req_0" || first.Status != 502 || first.Error != "upstream failed" || !first.CreatedAt.Equal(day) || first.Trace != `[{"provider":"openai"}]` {
+				t.Errorf("read back %+v", first)
+			}
+			// Keyset pages visit each entry once.
+			seen, before := 0, ""
+			for {
+				page, err := s.Logs(ctx, LogFilter{Limit: 40, Before: before, KeyID: "key_a"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range page {
+					if e.KeyID != "key_a" {
+						t.Fatalf("filter leaked %s", e.KeyID)
+					}
+				}
+				seen += len(page)
+				if len(page) < 40 {
+					break
+				}
+				before = page[len(page)-1].ID
+			}
+			if seen != 125 {
+				t.Errorf("paged %d key_a entries, want 125", seen)
+			}
+			errs, _ := s.Logs(ctx, LogFilter{Limit: 1000, Status: 502})
+			if len(errs) != 50 {
+				t.Errorf("status filter: %d, want 50", len(errs))
+			}
+			rows, err := s.Usage(ctx, UsageFilter{GroupBy: "model", From: "2026-11-20", To: "2026-11-20"})
+			if err != nil || len(rows) != 2 {
+				t.Fatalf("usage: %+v %v", rows, err)
+			}
+			var reqs, errN, in, out int64
+			var cost float64
+			for _, r := range rows {
+				reqs, errN, in, out, cost = reqs+r.Requests, errN+r.Errors, in+r.InputTokens, out+r.OutputTokens, cost+r.CostUSD
+			}
+			if reqs != 250 || errN != 50 || in != 2500 || out != 200*5 || math.Abs(cost-0.2) > 1e-9 {
+				t.Errorf("usage sums: requests %d errors %d in %d out %d cost %v", reqs, errN, in, out, cost)
+			}
+			byKey, _ := s.Usage(ctx, UsageFilter{GroupBy: "key", From: "2026-11-20", To: "2026-11-20", KeyID: "key_b"})
+			if len(byKey) != 1 || byKey[0].Group != "key_b" || byKey[0].Requests != 125 {
+				t.Errorf("usage for key_b: %+v", byKey)
+			}
+			if none, _ := s.Usage(ctx, UsageFilter{GroupBy: "team", From: "2026-11-21", To: "2026-11-30"}); len(none) != 0 {
+				t.Errorf("usage outside the range: %+v", none)
+			}
+		})
+	}
+}
