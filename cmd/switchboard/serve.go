@@ -104,7 +104,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer logs.Close()
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
 		Admin: admin.New(st, authn, log), Limiter: limiter,
-		OnRecord: func(r *server.Record) { logs.Enqueue(reqlog.FromRecord(r)) }})
+		OnRecord: func(r *server.Record) { logs.Record(r) }})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

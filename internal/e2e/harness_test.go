@@ -119,10 +119,10 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	// The request log, as serve wires it, flushing often so tests see rows soon.
 	g.logs = reqlog.New(st, log, reqlog.Options{Interval: 10 * time.Millisecond})
 	t.Cleanup(g.logs.Close)
-	opts.OnRecord = func(r *server.Record) { g.logs.Enqueue(reqlog.FromRecord(r)) }
+	opts.OnRecord = func(r *server.Record) { g.logs.Record(r) }
 	if observe {
 		opts.OnRecord = func(r *server.Record) {
-			g.logs.Enqueue(reqlog.FromRecord(r))
+			g.logs.Record(r)
 			g.mu.Lock()
 			g.records = append(g.records, r)
 			g.mu.Unlock()

@@ -20,10 +20,10 @@ type traceStep struct {
 	Error     string  `json:"error,omitempty"`
 }
 
-// FromRecord turns a finished request into its log entry.
+// FromRecord turns a finished request into its log entry, less its id
+// and trace, which the writer adds.
 func FromRecord(r *server.Record) store.LogEntry {
 	e := store.LogEntry{
-		ID:              store.NewID("log_"),
 		RequestID:       r.RequestID,
 		CreatedAt:       r.Start,
 		KeyID:           r.KeyID,
@@ -48,9 +48,6 @@ func FromRecord(r *server.Record) store.LogEntry {
 	}
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = time.Now()
-	}
-	if len(r.Trace) > 0 {
-		e.Trace = trace(r.Trace)
 	}
 	return e
 }

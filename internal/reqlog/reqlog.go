@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/server"
 	"github.com/switchboard-gw/switchboard/internal/store"
 )
 
@@ -23,7 +25,7 @@ type Sink interface {
 type Writer struct {
 	sink     Sink
 	log      *slog.Logger
-	queue    chan store.LogEntry
+	queue    chan item
 	batch    int
 	interval time.Duration
 	dropped  atomic.Int64
@@ -54,23 +56,37 @@ func New(sink Sink, log *slog.Logger, o Options) *Writer {
 	if o.Interval <= 0 {
 		o.Interval = 200 * time.Millisecond
 	}
-	w := &Writer{sink: sink, log: log, queue: make(chan store.LogEntry, o.Queue), batch: o.Batch, interval: o.Interval, done: make(chan struct{})}
+	w := &Writer{sink: sink, log: log, queue: make(chan item, o.Queue), batch: o.Batch, interval: o.Interval, done: make(chan struct{})}
 	go w.run()
 	return w
 }
 
+// item is a queued entry; its trace is encoded (and its id made) by the
+// writer, off the request goroutine.
+type item struct {
+	e     store.LogEntry
+	trace []gateway.Attempt
+}
+
+// Record queues a finished request's entry.
+func (w *Writer) Record(r *server.Record) bool {
+	return w.enqueue(item{e: FromRecord(r), trace: r.Trace})
+}
+
 // Enqueue hands an entry to the writer without waiting; it reports false
 // (and counts a drop) when the queue is full.
-func (w *Writer) Enqueue(e store.LogEntry) bool {
+func (w *Writer) Enqueue(e store.LogEntry) bool { return w.enqueue(item{e: e}) }
+
+func (w *Writer) enqueue(it item) bool {
 	w.closing.RLock()
 	defer w.closing.RUnlock()
 	if w.closed {
 		w.dropped.Add(1)
-		w.log.Warn("request log closed: entry dropped", "request_id", e.RequestID)
+		w.log.Warn("request log closed: entry dropped", "request_id", it.e.RequestID)
 		return false
 	}
 	select {
-	case w.queue <- e:
+	case w.queue <- it:
 		return true
 	default:
 		// Logged at 1, 2, 4, 8... drops: visible without flooding.
@@ -119,12 +135,18 @@ func (w *Writer) run() {
 	}
 	for {
 		select {
-		case e, ok := <-w.queue:
+		case it, ok := <-w.queue:
 			if !ok {
 				flush()
 				return
 			}
-			buf = append(buf, e)
+			if it.e.ID == "" {
+				it.e.ID = store.NewID("log_")
+			}
+			if len(it.trace) > 0 {
+				it.e.Trace = trace(it.trace)
+			}
+			buf = append(buf, it.e)
 			if len(buf) >= w.batch {
 				flush()
 			}

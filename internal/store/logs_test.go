@@ -90,3 +90,32 @@ func TestLogsAndUsage(t *testing.T) {
 		})
 	}
 }
+
+// Entries stored per second in batches of 500, on each engine.
+func BenchmarkInsertLogs(b *testing.B) {
+	engines := map[string]*Store{}
+	lite, err := Open(context.Background(), "sqlite://"+b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lite.Close()
+	engines["sqlite"] = lite
+	if pg := PostgresForTest(b); pg != nil {
+		engines["postgres"] = pg
+	}
+	for engine, s := range engines {
+		b.Run(engine, func(b *testing.B) {
+			batch := make([]LogEntry, 500)
+			for b.Loop() {
+				for i := range batch {
+					batch[i] = LogEntry{ID: NewID("log_"), RequestID: "req", CreatedAt: time.Now(), KeyID: "key_a", TeamID: "team",
+						Endpoint: "chat", Model: "gpt", Provider: "openai", Status: 200, LatencyMS: 80, InputTokens: 12, OutputTokens: 40, CostUSD: 0.0001, Trace: "[]"}
+				}
+				if err := s.InsertLogs(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}
