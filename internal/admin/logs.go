@@ -81,7 +81,7 @@ func (h *Handler) listLogs(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		if v := q.Get(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				writeErr(w, api.BadRequest(name, "invalid_value", name+" must be an RFC 3339 time, such as 2026-11-25T00:00:00Z."))
+				writeErr(w, api.BadRequest(name, "invalid_value", "%s must be an RFC 3339 time, such as 2026-11-25T00:00:00Z.", name))
 				return
 			}
 			*dst = t
@@ -125,7 +125,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, p *auth.Principa
 			t, err := time.Parse(time.DateOnly, v)
 			if err != nil {
 				if t, err = time.Parse(time.RFC3339, v); err != nil {
-					writeErr(w, api.BadRequest(name, "invalid_value", name+" must be a day (2026-11-25) or an RFC 3339 time."))
+					writeErr(w, api.BadRequest(name, "invalid_value", "%s must be a day (2026-11-25) or an RFC 3339 time.", name))
 					return
 				}
 			}

@@ -78,10 +78,67 @@ func pageArgs(w http.ResponseWriter, r *http.Request) (after string, limit int, 
 	return r.URL.Query().Get("after"), limit, true
 }
 
+// teamLimits are the limit fields of a team body; absent fields are
+// left as they are on PATCH. A null max_budget_usd removes the budget.
+type teamLimits struct {
+	MaxBudgetUSD json.RawMessage `json:"max_budget_usd"`
+	BudgetPeriod *string         `json:"budget_period"`
+	RPM          *int            `json:"rpm"`
+	TPM          *int            `json:"tpm"`
+	Models       *[]string       `json:"models"`
+}
+
+func (l *teamLimits) set() bool {
+	return l.MaxBudgetUSD != nil || l.BudgetPeriod != nil || l.RPM != nil || l.TPM != nil || l.Models != nil
+}
+
+// apply validates the fields and sets them on t.
+func (l *teamLimits) apply(t *store.Team) *api.Error {
+	if l.MaxBudgetUSD != nil {
+		if string(l.MaxBudgetUSD) == "null" {
+			t.MaxBudgetUSD = nil
+		} else {
+			var b float64
+			if err := json.Unmarshal(l.MaxBudgetUSD, &b); err != nil {
+				return api.BadRequest("max_budget_usd", "invalid_type", "max_budget_usd must be a number or null.")
+			}
+			if b < 0 {
+				return api.BadRequest("max_budget_usd", "invalid_value", "max_budget_usd must not be negative.")
+			}
+			t.MaxBudgetUSD = &b
+		}
+	}
+	if l.BudgetPeriod != nil {
+		if !slices.Contains([]string{"daily", "weekly", "monthly", "total"}, *l.BudgetPeriod) {
+			return api.BadRequest("budget_period", "invalid_value", "budget_period must be daily, weekly, monthly or total.")
+		}
+		t.BudgetPeriod = *l.BudgetPeriod
+	}
+	if (l.RPM != nil && *l.RPM < 0) || (l.TPM != nil && *l.TPM < 0) {
+		return api.BadRequest("rpm", "invalid_value", "rpm and tpm must not be negative.")
+	}
+	if l.RPM != nil {
+		t.RPM = *l.RPM
+	}
+	if l.TPM != nil {
+		t.TPM = *l.TPM
+	}
+	if l.Models != nil {
+		for _, m := range *l.Models {
+			if strings.TrimSpace(m) == "" {
+				return api.BadRequest("models", "invalid_value", "models must not contain empty names.")
+			}
+		}
+		t.Models = *l.Models
+	}
+	return nil
+}
+
 func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var req struct {
 		Name  string `json:"name"`
 		OrgID string `json:"org_id"`
+		teamLimits
 	}
 	if !h.decode(w, r, &req) {
 		return
@@ -90,7 +147,11 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		writeErr(w, api.BadRequest("name", "missing_required_parameter", "name is required."))
 		return
 	}
-	t := &store.Team{ID: store.NewID("team_"), Name: req.Name, OrgID: req.OrgID, CreatedAt: time.Now().UTC()}
+	t := &store.Team{ID: store.NewID("team_"), Name: req.Name, OrgID: req.OrgID, BudgetPeriod: "monthly", CreatedAt: time.Now().UTC()}
+	if aerr := req.apply(t); aerr != nil {
+		writeErr(w, aerr)
+		return
+	}
 	if err := h.store.CreateTeam(r.Context(), t, p.Actor()); err != nil {
 		h.storeErr(w, err)
 		return
@@ -156,20 +217,41 @@ func (h *Handler) updateTeam(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return
 	}
 	var req struct {
-		Name string `json:"name"`
+		Name *string `json:"name"`
+		teamLimits
 	}
 	if !h.decode(w, r, &req) {
 		return
 	}
-	if strings.TrimSpace(req.Name) == "" {
-		writeErr(w, api.BadRequest("name", "missing_required_parameter", "name is required."))
+	if req.Name != nil && strings.TrimSpace(*req.Name) == "" {
+		writeErr(w, api.BadRequest("name", "invalid_value", "name must not be empty."))
 		return
 	}
-	t, err := h.store.RenameTeam(r.Context(), r.PathValue("id"), req.Name, p.Actor())
+	// A team's limits bound its admins too: only admins change them.
+	if req.set() && !p.Master && p.Role != auth.RoleAdmin {
+		writeErr(w, &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "forbidden",
+			Message: "Only admins change a team's budget, rate limits or models."})
+		return
+	}
+	var invalid *api.Error
+	t, err := h.store.UpdateTeam(r.Context(), r.PathValue("id"), func(t *store.Team) error {
+		if req.Name != nil {
+			t.Name = *req.Name
+		}
+		if invalid = req.apply(t); invalid != nil {
+			return invalid
+		}
+		return nil
+	}, p.Actor())
+	if invalid != nil {
+		writeErr(w, invalid)
+		return
+	}
 	if err != nil {
 		h.storeErr(w, err)
 		return
 	}
+	h.auth.Purge()
 	writeJSON(w, http.StatusOK, t)
 }
 

@@ -44,6 +44,9 @@ type Principal struct {
 	RPM, TPM     int
 	BudgetUSD    *float64
 	BudgetPeriod string
+	// Team is the key's team, whose limits and model list apply on top of
+	// the key's own (shared with the cache: read only).
+	Team *store.Team
 }
 
 // Actor names the principal in audit entries and logs.
@@ -69,10 +72,22 @@ func (p *Principal) HasScope(scope string) bool {
 
 // AllowsModel reports whether the principal may use a model name.
 func (p *Principal) AllowsModel(model string) bool {
-	if p.Master || len(p.Models) == 0 {
+	if p.Master {
 		return true
 	}
-	for _, m := range p.Models {
+	if p.Team != nil && !allows(p.Team.Models, model) {
+		return false
+	}
+	return allows(p.Models, model)
+}
+
+// allows reports whether a model list (empty: everything) has model;
+// "prefix/*" entries match by prefix.
+func allows(list []string, model string) bool {
+	if len(list) == 0 {
+		return true
+	}
+	for _, m := range list {
 		if m == model || (strings.HasSuffix(m, "/*") && strings.HasPrefix(model, strings.TrimSuffix(m, "*"))) {
 			return true
 		}
@@ -123,8 +138,9 @@ type Authenticator struct {
 }
 
 type cached struct {
-	key *store.Key // nil: no such key
-	at  time.Time
+	key  *store.Key  // nil: no such key
+	team *store.Team // the key's team, for its shared limits
+	at   time.Time
 }
 
 // maxCached bounds the cache, so guessing keys cannot grow it without end.
@@ -152,7 +168,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 	if a.store == nil || !strings.HasPrefix(key, KeyPrefix) {
 		return nil, api.Unauthorized("Incorrect API key provided.")
 	}
-	k, err := a.lookup(ctx, a.hasher.Hash(key))
+	k, team, err := a.lookup(ctx, a.hasher.Hash(key))
 	if err != nil {
 		return nil, &api.Error{Status: http.StatusServiceUnavailable, Type: api.TypeServer, Code: "auth_unavailable",
 			Message: "Could not check the API key; try again.", Cause: err}
@@ -166,30 +182,44 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		return nil, &api.Error{Status: http.StatusUnauthorized, Type: api.TypeAuthentication, Code: "key_expired", Message: "This API key has expired."}
 	}
 	return &Principal{KeyID: k.ID, TeamID: k.TeamID, UserID: k.UserID, Role: k.Role, Scopes: k.Scopes, Models: k.Models,
-		RPM: k.RPM, TPM: k.TPM, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod}, nil
+		RPM: k.RPM, TPM: k.TPM, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: team}, nil
 }
 
-func (a *Authenticator) lookup(ctx context.Context, hash string) (*store.Key, error) {
+func (a *Authenticator) lookup(ctx context.Context, hash string) (*store.Key, *store.Team, error) {
 	a.mu.RLock()
 	c, ok := a.cache[hash]
 	a.mu.RUnlock()
 	if ok && time.Since(c.at) < a.ttl {
-		return c.key, nil
+		return c.key, c.team, nil
 	}
 	k, err := a.store.KeyByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		k, err = nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var team *store.Team
+	if k != nil && k.TeamID != "" {
+		if team, err = a.store.TeamByID(ctx, k.TeamID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
 	}
 	a.mu.Lock()
 	if len(a.cache) >= maxCached {
 		a.cache = map[string]cached{}
 	}
-	a.cache[hash] = cached{key: k, at: time.Now()}
+	a.cache[hash] = cached{key: k, team: team, at: time.Now()}
 	a.mu.Unlock()
-	return k, nil
+	return k, team, nil
+}
+
+// Purge empties the cache, so a changed team takes effect at once on this
+// replica (others within the cache TTL).
+func (a *Authenticator) Purge() {
+	a.mu.Lock()
+	a.cache = map[string]cached{}
+	a.mu.Unlock()
 }
 
 // Forget drops a key from the cache at once (after a local revoke).

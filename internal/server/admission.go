@@ -14,19 +14,29 @@ import (
 // request sets no max_tokens.
 const defaultMaxOutput = 4096
 
-// policies are the limits that apply to a caller.
-func policies(p *auth.Principal) []limits.Policy {
+// policies are the limits that apply to a caller: the key's own and its
+// team's, admitted together (all or nothing).
+func policies(p *auth.Principal) (ps []limits.Policy, tokens, budget bool) {
 	if p == nil || p.Master || p.KeyID == "" {
-		return nil
+		return nil, false, false
 	}
-	pol := limits.Policy{Subject: "key:" + p.KeyID, RPM: int64(p.RPM), TPM: int64(p.TPM)}
-	if p.BudgetUSD != nil {
-		pol.HasBudget, pol.BudgetUSD, pol.Period = true, *p.BudgetUSD, p.BudgetPeriod
+	add := func(subject string, rpm, tpm int, b *float64, period string) {
+		pol := limits.Policy{Subject: subject, RPM: int64(rpm), TPM: int64(tpm)}
+		if b != nil {
+			pol.HasBudget, pol.BudgetUSD, pol.Period = true, *b, period
+		}
+		if pol.RPM == 0 && pol.TPM == 0 && !pol.HasBudget {
+			return
+		}
+		ps = append(ps, pol)
+		tokens = tokens || pol.TPM > 0 || pol.HasBudget
+		budget = budget || pol.HasBudget
 	}
-	if pol.RPM == 0 && pol.TPM == 0 && !pol.HasBudget {
-		return nil
+	add("key:"+p.KeyID, p.RPM, p.TPM, p.BudgetUSD, p.BudgetPeriod)
+	if t := p.Team; t != nil {
+		add("team:"+t.ID, t.RPM, t.TPM, t.MaxBudgetUSD, t.BudgetPeriod)
 	}
-	return []limits.Policy{pol}
+	return ps, tokens, budget
 }
 
 // admit checks the caller's limits and reserves the request's worst-case
@@ -34,12 +44,12 @@ func policies(p *auth.Principal) []limits.Policy {
 // among the group's deployments. It returns nil (and has answered) when
 // the request must not go on.
 func (s *Server) admit(ctx context.Context, w http.ResponseWriter, st *reqState, rec *Record, group *gateway.Group, rest string, promptTokens func() int64, maxOutput int64) (*limits.Ticket, bool) {
-	ps := policies(st.who)
+	ps, needTokens, needBudget := policies(st.who)
 	if ps == nil || s.limiter == nil {
 		return nil, true
 	}
 	var req limits.Request
-	if ps[0].TPM > 0 || ps[0].HasBudget {
+	if needTokens {
 		switch {
 		case maxOutput == 0:
 			maxOutput = defaultMaxOutput
@@ -48,7 +58,7 @@ func (s *Server) admit(ctx context.Context, w http.ResponseWriter, st *reqState,
 		}
 		req.Tokens = promptTokens() + maxOutput
 	}
-	if ps[0].HasBudget {
+	if needBudget {
 		worst, priced := 0.0, true
 		for i := range group.Deployments {
 			d := &group.Deployments[i]

@@ -49,7 +49,8 @@ func BenchmarkAdmission(b *testing.B) {
 				if aerr != nil {
 					b.Fatal(aerr)
 				}
-				t, aerr := l.Admit(ctx, policies(p), limits.Request{Tokens: 4200, CostUSD: 0.003})
+				ps, _, _ := policies(p)
+				t, aerr := l.Admit(ctx, ps, limits.Request{Tokens: 4200, CostUSD: 0.003})
 				if aerr != nil {
 					b.Fatal(aerr)
 				}

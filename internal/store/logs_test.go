@@ -119,3 +119,47 @@ func BenchmarkInsertLogs(b *testing.B) {
 		})
 	}
 }
+
+// Read-then-write transactions (a team update) succeed while the request
+// log writes batches on another connection.
+func TestWritesDuringLogging(t *testing.T) {
+	for engine, s := range stores(t) {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			team := &Team{ID: NewID("team_"), Name: "busy", CreatedAt: time.Now()}
+			if err := s.CreateTeam(ctx, team, "test"); err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			logErr := make(chan error, 1)
+			go func() {
+				for {
+					select {
+					case <-stop:
+						logErr <- nil
+						return
+					default:
+					}
+					batch := make([]LogEntry, 50)
+					for i := range batch {
+						batch[i] = LogEntry{ID: NewID("log_"), RequestID: "r", CreatedAt: time.Now(), Endpoint: "chat", Model: "gpt", Status: 200, Trace: "[]"}
+					}
+					if err := s.InsertLogs(ctx, batch); err != nil {
+						logErr <- err
+						return
+					}
+					time.Sleep(time.Millisecond) // the writer pauses between batches too
+				}
+			}()
+			for i := range 300 {
+				if _, err := s.UpdateTeam(ctx, team.ID, func(t *Team) error { t.RPM = i; time.Sleep(100 * time.Microsecond); return nil }, "test"); err != nil {
+					t.Fatalf("update %d: %v", i, err)
+				}
+			}
+			close(stop)
+			if err := <-logErr; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -10,10 +11,26 @@ import (
 
 // Team groups users and keys.
 type Team struct {
-	ID        string    `json:"id"`
-	OrgID     string    `json:"org_id,omitempty"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	ID    string `json:"id"`
+	OrgID string `json:"org_id,omitempty"`
+	Name  string `json:"name"`
+	// Limits shared by every key of the team, on top of each key's own.
+	MaxBudgetUSD *float64  `json:"max_budget_usd"`
+	BudgetPeriod string    `json:"budget_period"`
+	RPM          int       `json:"rpm"`
+	TPM          int       `json:"tpm"`
+	Models       []string  `json:"models"` // allowed models; empty allows all
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+const teamColumns = `id, org_id, name, max_budget_usd, budget_period, rpm, tpm, models, created_at`
+
+func modelsJSON(m []string) string {
+	if len(m) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 // User is a person with a role, optionally in a team.
@@ -42,8 +59,11 @@ func (s *Store) writeErr(err error) error {
 // CreateTeam stores a team and its audit entry.
 func (s *Store) CreateTeam(ctx context.Context, t *Team, actor string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO teams (id, org_id, name, created_at) VALUES (?,?,?,?)`),
-			t.ID, nullable(t.OrgID), t.Name, t.CreatedAt.UnixMilli()); err != nil {
+		if t.BudgetPeriod == "" {
+			t.BudgetPeriod = "monthly"
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO teams (`+teamColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`),
+			t.ID, nullable(t.OrgID), t.Name, t.MaxBudgetUSD, t.BudgetPeriod, t.RPM, t.TPM, modelsJSON(t.Models), t.CreatedAt.UnixMilli()); err != nil {
 			return s.writeErr(err)
 		}
 		return s.audit(ctx, tx, actor, "team.create", t.ID, nil, t)
@@ -53,25 +73,31 @@ func (s *Store) CreateTeam(ctx context.Context, t *Team, actor string) error {
 func scanTeam(row interface{ Scan(...any) error }) (*Team, error) {
 	var t Team
 	var org sql.NullString
+	var budget sql.NullFloat64
+	var models string
 	var created int64
-	if err := row.Scan(&t.ID, &org, &t.Name, &created); err != nil {
+	if err := row.Scan(&t.ID, &org, &t.Name, &budget, &t.BudgetPeriod, &t.RPM, &t.TPM, &models, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
 	t.OrgID, t.CreatedAt = org.String, time.UnixMilli(created).UTC()
+	if budget.Valid {
+		t.MaxBudgetUSD = &budget.Float64
+	}
+	json.Unmarshal([]byte(models), &t.Models)
 	return &t, nil
 }
 
 // TeamByID reads a team.
 func (s *Store) TeamByID(ctx context.Context, id string) (*Team, error) {
-	return scanTeam(s.queryRow(ctx, `SELECT id, org_id, name, created_at FROM teams WHERE id = ?`, id))
+	return scanTeam(s.queryRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = ?`, id))
 }
 
 // ListTeams pages through teams by id.
 func (s *Store) ListTeams(ctx context.Context, after string, limit int) ([]*Team, error) {
-	rows, err := s.query(ctx, `SELECT id, org_id, name, created_at FROM teams WHERE id > ? ORDER BY id LIMIT `+strconv.Itoa(limit), after)
+	rows, err := s.query(ctx, `SELECT `+teamColumns+` FROM teams WHERE id > ? ORDER BY id LIMIT `+strconv.Itoa(limit), after)
 	if err != nil {
 		return nil, err
 	}
@@ -87,19 +113,23 @@ func (s *Store) ListTeams(ctx context.Context, after string, limit int) ([]*Team
 	return out, rows.Err()
 }
 
-// RenameTeam changes a team's name.
-func (s *Store) RenameTeam(ctx context.Context, id, name, actor string) (*Team, error) {
+// UpdateTeam applies change to a team, in one transaction with its audit
+// entry; an error from change aborts it.
+func (s *Store) UpdateTeam(ctx context.Context, id string, change func(*Team) error, actor string) (*Team, error) {
 	var out *Team
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		before, err := scanTeam(tx.QueryRowContext(ctx, s.rebind(`SELECT id, org_id, name, created_at FROM teams WHERE id = ?`), id))
+		before, err := scanTeam(tx.QueryRowContext(ctx, s.rebind(`SELECT `+teamColumns+` FROM teams WHERE id = ?`), id))
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET name = ? WHERE id = ?`), name, id); err != nil {
+		after := *before
+		if err := change(&after); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET name = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, models = ? WHERE id = ?`),
+			after.Name, after.MaxBudgetUSD, after.BudgetPeriod, after.RPM, after.TPM, modelsJSON(after.Models), id); err != nil {
 			return s.writeErr(err)
 		}
-		after := *before
-		after.Name = name
 		out = &after
 		return s.audit(ctx, tx, actor, "team.update", id, before, &after)
 	})
@@ -109,7 +139,7 @@ func (s *Store) RenameTeam(ctx context.Context, id, name, actor string) (*Team, 
 // DeleteTeam removes a team that no user or key refers to.
 func (s *Store) DeleteTeam(ctx context.Context, id, actor string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		before, err := scanTeam(tx.QueryRowContext(ctx, s.rebind(`SELECT id, org_id, name, created_at FROM teams WHERE id = ?`), id))
+		before, err := scanTeam(tx.QueryRowContext(ctx, s.rebind(`SELECT `+teamColumns+` FROM teams WHERE id = ?`), id))
 		if err != nil {
 			return err
 		}

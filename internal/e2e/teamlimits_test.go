@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/tidwall/gjson"
+
+	"github.com/switchboard-gw/switchboard/internal/limits"
+	"github.com/switchboard-gw/switchboard/internal/mock"
+	"github.com/switchboard-gw/switchboard/internal/pricing"
+)
+
+// A team's budget is shared by all its keys: 200 concurrent requests over
+// four keys (each with a roomy budget of its own) against a team budget
+// of 40 worst cases never spend past the team's limit, and the team's
+// ledger equals the logged costs. The team's rpm and model list hold
+// across its keys too; only admins change them.
+func TestTeamLimits(t *testing.T) {
+	_, up := startMock(t, mock.Options{})
+	backends := map[string]string{"memory": ""}
+	if redisReachable(t) {
+		backends["redis"] = "redis: redis://127.0.0.1:6379/0\n"
+	}
+	for backend, extra := range backends {
+		t.Run(backend, func(t *testing.T) { teamLimits(t, gatewayOver(t, pricedConfig+extra, map[string]string{"A": up})) })
+	}
+}
+
+// redisReachable reports whether the local Redis answers; in CI it must.
+func redisReachable(t *testing.T) bool {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer c.Close()
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Redis is required in CI: %v", err)
+		}
+		t.Logf("Redis not reachable, its backend is not tested: %v", err)
+		return false
+	}
+	return true
+}
+
+func teamLimits(t *testing.T, gw *gatewayUnderTest) {
+	p, _ := pricing.Default().Lookup("gpt-4o-mini")
+	worst := (float64(promptTokensOf(`{"messages":[{"role":"user","content":"hi"}]}`))*p.Input + 4096*p.Output) / 1e6
+	budget := strings.TrimRight(strings.TrimRight(ftoa(40*worst), "0"), ".")
+
+	for _, bad := range []string{`{"name":"x","max_budget_usd":-1}`, `{"name":"x","max_budget_usd":"lots"}`, `{"name":"x","budget_period":"hourly"}`,
+		`{"name":"x","rpm":-5}`, `{"name":"x","models":[""]}`, `{"name":"x","colour":"red"}`} {
+		if status, out := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", bad); status != 400 {
+			t.Errorf("%s: %d %s", bad, status, out.Raw)
+		}
+	}
+	if _, list := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/teams", ""); list.Get("data.#").Int() != 0 {
+		t.Fatalf("a refused team was written: %s", list.Raw)
+	}
+	status, team := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"shared","max_budget_usd":`+budget+`,"budget_period":"daily","models":["gpt"]}`)
+	if status != 201 || team.Get("budget_period").String() != "daily" || team.Get("models.0").String() != "gpt" {
+		t.Fatalf("%d %s", status, team.Raw)
+	}
+	tid := team.Get("id").String()
+	var keys []string
+	for range 4 {
+		keys = append(keys, newKey(t, gw.URL, `{"name":"member","team_id":"`+tid+`","max_budget_usd":100}`))
+	}
+
+	// The team's model list applies to its keys.
+	if status, _, out := chatAs(gw.URL, keys[0], "unpriced"); status != 403 {
+		t.Errorf("model outside the team's list: %d %s", status, out)
+	}
+
+	var ok, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, _, out := chatAs(gw.URL, keys[i%4], "gpt")
+			switch {
+			case status == 200:
+				ok.Add(1)
+			case status == 429 && gjson.GetBytes(out, "error.code").String() == "budget_exceeded":
+				refused.Add(1)
+			default:
+				t.Errorf("%d %s", status, out)
+			}
+		}()
+	}
+	wg.Wait()
+	logged := 0.0
+	for _, rec := range gw.Records() {
+		logged += rec.CostUSD
+	}
+	spent, reserved, _ := gw.limiter.Spent(context.Background(), limits.Policy{Subject: "team:" + tid, HasBudget: true, Period: "daily"})
+	if reserved > 1e-9 || spent > 40*worst+1e-9 {
+		t.Errorf("team spent $%v (reserved $%v) of $%v", spent, reserved, 40*worst)
+	}
+	if d := spent - logged; d > 1e-6 || d < -1e-6 {
+		t.Errorf("team ledger $%v != logged $%v", spent, logged)
+	}
+	if ok.Load() < 40 || ok.Load()+refused.Load() != 200 {
+		t.Errorf("%d ok, %d refused", ok.Load(), refused.Load())
+	}
+	t.Logf("team budget $%.4f (40 worst cases) over 4 keys: %d admitted, %d refused, spent $%.6f", 40*worst, ok.Load(), refused.Load(), spent)
+
+	// Team rate limit, shared by its keys; set by an admin and effective at once.
+	status, team = adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/teams/"+tid, `{"max_budget_usd":null,"rpm":4}`)
+	if status != 200 || team.Get("max_budget_usd").Exists() && team.Get("max_budget_usd").Type != gjson.Null || team.Get("rpm").Int() != 4 || team.Get("name").String() != "shared" {
+		t.Fatalf("%d %s", status, team.Raw)
+	}
+	admitted := 0
+	for i := range 8 {
+		if status, _, _ := chatAs(gw.URL, keys[i%4], "gpt"); status == 200 {
+			admitted++
+		}
+	}
+	if admitted != 4 {
+		t.Errorf("team rpm 4 over 4 keys admitted %d of 8", admitted)
+	}
+
+	// A team admin may rename the team but not raise its limits.
+	lead := newKey(t, gw.URL, `{"name":"lead","role":"team_admin","team_id":"`+tid+`","scopes":["admin:read","admin:write"]}`)
+	if status, out := adminCall(t, gw.URL, lead, "PATCH", "/admin/v1/teams/"+tid, `{"rpm":1000}`); status != 403 {
+		t.Errorf("team admin raising rpm: %d %s", status, out.Raw)
+	}
+	if status, out := adminCall(t, gw.URL, lead, "PATCH", "/admin/v1/teams/"+tid, `{"name":"shared-2"}`); status != 200 || out.Get("rpm").Int() != 4 {
+		t.Errorf("team admin renaming: %d %s", status, out.Raw)
+	}
+	if status, _ := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/teams/"+tid, `{"tpm":-1}`); status != 400 {
+		t.Errorf("negative tpm: %d", status)
+	}
+	if _, got := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/teams/"+tid, ""); got.Get("tpm").Int() != 0 || got.Get("rpm").Int() != 4 {
+		t.Errorf("a refused change was written: %s", got.Raw)
+	}
+}
