@@ -137,6 +137,7 @@ type createKeyRequest struct {
 	MaxBudgetUSD *float64        `json:"max_budget_usd"`
 	BudgetPeriod string          `json:"budget_period"`
 	RPM          int             `json:"rpm"`
+	MaxParallel  int             `json:"max_parallel"`
 	TPM          int             `json:"tpm"`
 	ExpiresAt    *time.Time      `json:"expires_at"`
 	Role         string          `json:"role"`
@@ -187,7 +188,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	secret, prefix := auth.NewKey()
 	k := &store.Key{ID: store.NewID("key_"), Name: req.Name, Hash: h.auth.Hasher().Hash(secret), Prefix: prefix, Role: req.Role,
 		Scopes: strings.Join(req.Scopes, ","), TeamID: req.TeamID, UserID: req.UserID, Models: req.Models, MaxBudgetUSD: req.MaxBudgetUSD,
-		BudgetPeriod: req.BudgetPeriod, RPM: req.RPM, TPM: req.TPM, Metadata: req.Metadata, ExpiresAt: req.ExpiresAt, CreatedAt: time.Now().UTC()}
+		BudgetPeriod: req.BudgetPeriod, RPM: req.RPM, TPM: req.TPM, MaxParallel: req.MaxParallel, Metadata: req.Metadata, ExpiresAt: req.ExpiresAt, CreatedAt: time.Now().UTC()}
 	if err := h.store.CreateKey(r.Context(), k, p.Actor()); err != nil {
 		h.storeErr(w, err)
 		return
@@ -211,8 +212,8 @@ func validateKey(req *createKeyRequest) *api.Error {
 		return api.BadRequest("max_budget_usd", "invalid_value", "max_budget_usd must not be negative.")
 	case !slices.Contains([]string{"", "daily", "weekly", "monthly", "total"}, req.BudgetPeriod):
 		return api.BadRequest("budget_period", "invalid_value", "budget_period must be daily, weekly, monthly or total.")
-	case req.RPM < 0 || req.TPM < 0:
-		return api.BadRequest("rpm", "invalid_value", "rpm and tpm must not be negative.")
+	case req.RPM < 0 || req.TPM < 0 || req.MaxParallel < 0:
+		return api.BadRequest("rpm", "invalid_value", "rpm, tpm and max_parallel must not be negative.")
 	case req.ExpiresAt != nil && req.ExpiresAt.Before(time.Now()):
 		return api.BadRequest("expires_at", "invalid_value", "expires_at is in the past.")
 	case len(req.Metadata) > 0 && (req.Metadata[0] != '{'):

@@ -85,11 +85,12 @@ type teamLimits struct {
 	BudgetPeriod *string         `json:"budget_period"`
 	RPM          *int            `json:"rpm"`
 	TPM          *int            `json:"tpm"`
+	MaxParallel  *int            `json:"max_parallel"`
 	Models       *[]string       `json:"models"`
 }
 
 func (l *teamLimits) set() bool {
-	return l.MaxBudgetUSD != nil || l.BudgetPeriod != nil || l.RPM != nil || l.TPM != nil || l.Models != nil
+	return l.MaxBudgetUSD != nil || l.BudgetPeriod != nil || l.RPM != nil || l.TPM != nil || l.MaxParallel != nil || l.Models != nil
 }
 
 // apply validates the fields and sets them on t.
@@ -114,8 +115,11 @@ func (l *teamLimits) apply(t *store.Team) *api.Error {
 		}
 		t.BudgetPeriod = *l.BudgetPeriod
 	}
-	if (l.RPM != nil && *l.RPM < 0) || (l.TPM != nil && *l.TPM < 0) {
-		return api.BadRequest("rpm", "invalid_value", "rpm and tpm must not be negative.")
+	if (l.RPM != nil && *l.RPM < 0) || (l.TPM != nil && *l.TPM < 0) || (l.MaxParallel != nil && *l.MaxParallel < 0) {
+		return api.BadRequest("rpm", "invalid_value", "rpm, tpm and max_parallel must not be negative.")
+	}
+	if l.MaxParallel != nil {
+		t.MaxParallel = *l.MaxParallel
 	}
 	if l.RPM != nil {
 		t.RPM = *l.RPM

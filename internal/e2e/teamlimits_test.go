@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tidwall/gjson"
@@ -137,5 +138,58 @@ func teamLimits(t *testing.T, gw *gatewayUnderTest) {
 	}
 	if _, got := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/teams/"+tid, ""); got.Get("tpm").Int() != 0 || got.Get("rpm").Int() != 4 {
 		t.Errorf("a refused change was written: %s", got.Raw)
+	}
+}
+
+// max_parallel bounds a key's (and a team's) requests in flight: with the
+// upstream taking a second, 6 simultaneous requests on a key allowing 2 see
+// exactly 2 answered and 4 refused with concurrency_limit; once they end,
+// the slots are free again.
+func TestMaxParallel(t *testing.T) {
+	_, up := startMock(t, mock.Options{Latency: time.Second})
+	gw := gatewayOver(t, pricedConfig, map[string]string{"A": up})
+	if status, _ := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/keys", `{"name":"x","max_parallel":-1}`); status != 400 {
+		t.Errorf("negative max_parallel: %d", status)
+	}
+	_, team := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"par","max_parallel":3}`)
+	if team.Get("max_parallel").Int() != 3 {
+		t.Fatalf("team: %s", team.Raw)
+	}
+	run := func(keys ...string) (ok, limited int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, k := range keys {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status, _, out := chatAs(gw.URL, k, "gpt")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case status == 200:
+					ok++
+				case status == 429 && gjson.GetBytes(out, "error.code").String() == "concurrency_limit":
+					limited++
+				default:
+					t.Errorf("%d %s", status, out)
+				}
+			}()
+		}
+		wg.Wait()
+		return ok, limited
+	}
+	key := newKey(t, gw.URL, `{"name":"par","max_parallel":2}`)
+	six := []string{key, key, key, key, key, key}
+	if ok, limited := run(six...); ok != 2 || limited != 4 {
+		t.Errorf("key max_parallel 2: %d ok, %d limited", ok, limited)
+	}
+	if ok, _ := run(key, key); ok != 2 {
+		t.Errorf("slots not released: %d of 2", ok)
+	}
+	// Two keys of a team allowing 3, each key unlimited on its own.
+	a := newKey(t, gw.URL, `{"name":"a","team_id":"`+team.Get("id").String()+`"}`)
+	b := newKey(t, gw.URL, `{"name":"b","team_id":"`+team.Get("id").String()+`"}`)
+	if ok, limited := run(a, b, a, b, a, b); ok != 3 || limited != 3 {
+		t.Errorf("team max_parallel 3: %d ok, %d limited", ok, limited)
 	}
 }

@@ -20,21 +20,21 @@ func policies(p *auth.Principal) (ps []limits.Policy, tokens, budget bool) {
 	if p == nil || p.Master || p.KeyID == "" {
 		return nil, false, false
 	}
-	add := func(subject string, rpm, tpm int, b *float64, period string) {
-		pol := limits.Policy{Subject: subject, RPM: int64(rpm), TPM: int64(tpm)}
+	add := func(subject string, rpm, tpm, parallel int, b *float64, period string) {
+		pol := limits.Policy{Subject: subject, RPM: int64(rpm), TPM: int64(tpm), Concurrency: int64(parallel)}
 		if b != nil {
 			pol.HasBudget, pol.BudgetUSD, pol.Period = true, *b, period
 		}
-		if pol.RPM == 0 && pol.TPM == 0 && !pol.HasBudget {
+		if pol.RPM == 0 && pol.TPM == 0 && pol.Concurrency == 0 && !pol.HasBudget {
 			return
 		}
 		ps = append(ps, pol)
 		tokens = tokens || pol.TPM > 0 || pol.HasBudget
 		budget = budget || pol.HasBudget
 	}
-	add("key:"+p.KeyID, p.RPM, p.TPM, p.BudgetUSD, p.BudgetPeriod)
+	add("key:"+p.KeyID, p.RPM, p.TPM, p.MaxParallel, p.BudgetUSD, p.BudgetPeriod)
 	if t := p.Team; t != nil {
-		add("team:"+t.ID, t.RPM, t.TPM, t.MaxBudgetUSD, t.BudgetPeriod)
+		add("team:"+t.ID, t.RPM, t.TPM, t.MaxParallel, t.MaxBudgetUSD, t.BudgetPeriod)
 	}
 	return ps, tokens, budget
 }

@@ -28,6 +28,7 @@ type Key struct {
 	BudgetPeriod string          `json:"budget_period,omitempty"`
 	RPM          int             `json:"rpm,omitempty"`
 	TPM          int             `json:"tpm,omitempty"`
+	MaxParallel  int             `json:"max_parallel,omitempty"`
 	Metadata     json.RawMessage `json:"metadata,omitempty"`
 	ExpiresAt    *time.Time      `json:"expires_at,omitempty"`
 	RevokedAt    *time.Time      `json:"revoked_at,omitempty"`
@@ -81,9 +82,9 @@ func (s *Store) CreateKey(ctx context.Context, k *Key, actor string) error {
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO api_keys (id, name, key_hash, prefix, role, scopes, team_id, user_id, models,
-			max_budget_usd, budget_period, rpm, tpm, metadata, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+			max_budget_usd, budget_period, rpm, tpm, max_parallel, metadata, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
 			k.ID, k.Name, k.Hash, k.Prefix, k.Role, k.Scopes, nullable(k.TeamID), nullable(k.UserID), string(models),
-			budget, k.BudgetPeriod, k.RPM, k.TPM, meta, millis(k.ExpiresAt), k.CreatedAt.UnixMilli())
+			budget, k.BudgetPeriod, k.RPM, k.TPM, k.MaxParallel, meta, millis(k.ExpiresAt), k.CreatedAt.UnixMilli())
 		if isUnique(err) {
 			return ErrConflict
 		}
@@ -97,7 +98,7 @@ func (s *Store) CreateKey(ctx context.Context, k *Key, actor string) error {
 	})
 }
 
-const keyColumns = `id, name, key_hash, prefix, role, scopes, team_id, user_id, models, max_budget_usd, budget_period, rpm, tpm, metadata, expires_at, revoked_at, last_used_at, created_at`
+const keyColumns = `id, name, key_hash, prefix, role, scopes, team_id, user_id, models, max_budget_usd, budget_period, rpm, tpm, max_parallel, metadata, expires_at, revoked_at, last_used_at, created_at`
 
 func scanKey(row interface{ Scan(...any) error }) (*Key, error) {
 	var k Key
@@ -107,7 +108,7 @@ func scanKey(row interface{ Scan(...any) error }) (*Key, error) {
 	var expires, revoked, used sql.NullInt64
 	var created int64
 	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.Role, &k.Scopes, &team, &user, &models, &budget,
-		&k.BudgetPeriod, &k.RPM, &k.TPM, &meta, &expires, &revoked, &used, &created); err != nil {
+		&k.BudgetPeriod, &k.RPM, &k.TPM, &k.MaxParallel, &meta, &expires, &revoked, &used, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}

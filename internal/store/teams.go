@@ -19,11 +19,12 @@ type Team struct {
 	BudgetPeriod string    `json:"budget_period"`
 	RPM          int       `json:"rpm"`
 	TPM          int       `json:"tpm"`
+	MaxParallel  int       `json:"max_parallel"`
 	Models       []string  `json:"models"` // allowed models; empty allows all
 	CreatedAt    time.Time `json:"created_at"`
 }
 
-const teamColumns = `id, org_id, name, max_budget_usd, budget_period, rpm, tpm, models, created_at`
+const teamColumns = `id, org_id, name, max_budget_usd, budget_period, rpm, tpm, max_parallel, models, created_at`
 
 func modelsJSON(m []string) string {
 	if len(m) == 0 {
@@ -62,8 +63,8 @@ func (s *Store) CreateTeam(ctx context.Context, t *Team, actor string) error {
 		if t.BudgetPeriod == "" {
 			t.BudgetPeriod = "monthly"
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO teams (`+teamColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`),
-			t.ID, nullable(t.OrgID), t.Name, t.MaxBudgetUSD, t.BudgetPeriod, t.RPM, t.TPM, modelsJSON(t.Models), t.CreatedAt.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO teams (`+teamColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`),
+			t.ID, nullable(t.OrgID), t.Name, t.MaxBudgetUSD, t.BudgetPeriod, t.RPM, t.TPM, t.MaxParallel, modelsJSON(t.Models), t.CreatedAt.UnixMilli()); err != nil {
 			return s.writeErr(err)
 		}
 		return s.audit(ctx, tx, actor, "team.create", t.ID, nil, t)
@@ -76,7 +77,7 @@ func scanTeam(row interface{ Scan(...any) error }) (*Team, error) {
 	var budget sql.NullFloat64
 	var models string
 	var created int64
-	if err := row.Scan(&t.ID, &org, &t.Name, &budget, &t.BudgetPeriod, &t.RPM, &t.TPM, &models, &created); err != nil {
+	if err := row.Scan(&t.ID, &org, &t.Name, &budget, &t.BudgetPeriod, &t.RPM, &t.TPM, &t.MaxParallel, &models, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -126,8 +127,8 @@ func (s *Store) UpdateTeam(ctx context.Context, id string, change func(*Team) er
 		if err := change(&after); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET name = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, models = ? WHERE id = ?`),
-			after.Name, after.MaxBudgetUSD, after.BudgetPeriod, after.RPM, after.TPM, modelsJSON(after.Models), id); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET name = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, max_parallel = ?, models = ? WHERE id = ?`),
+			after.Name, after.MaxBudgetUSD, after.BudgetPeriod, after.RPM, after.TPM, after.MaxParallel, modelsJSON(after.Models), id); err != nil {
 			return s.writeErr(err)
 		}
 		out = &after
