@@ -70,6 +70,7 @@ func New(st *store.Store, a *auth.Authenticator, log *slog.Logger) *Handler {
 	h.route("GET /admin/v1/audit", AuditRead, h.listAudit)
 	h.teamRoutes()
 	h.logRoutes()
+	h.orgRoutes()
 	h.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path + "."})
 	})

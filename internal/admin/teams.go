@@ -78,42 +78,57 @@ func pageArgs(w http.ResponseWriter, r *http.Request) (after string, limit int, 
 	return r.URL.Query().Get("after"), limit, true
 }
 
-// teamLimits are the limit fields of a team body; absent fields are
-// left as they are on PATCH. A null max_budget_usd removes the budget.
-type teamLimits struct {
+// budgetFields are a budget's fields in a body; absent fields are left as
+// they are on PATCH, and a null max_budget_usd removes the budget.
+type budgetFields struct {
 	MaxBudgetUSD json.RawMessage `json:"max_budget_usd"`
 	BudgetPeriod *string         `json:"budget_period"`
-	RPM          *int            `json:"rpm"`
-	TPM          *int            `json:"tpm"`
-	MaxParallel  *int            `json:"max_parallel"`
-	Models       *[]string       `json:"models"`
+}
+
+func (b *budgetFields) set() bool { return b.MaxBudgetUSD != nil || b.BudgetPeriod != nil }
+
+// apply validates the fields and sets them.
+func (b *budgetFields) apply(budget **float64, period *string) *api.Error {
+	if b.MaxBudgetUSD != nil {
+		if string(b.MaxBudgetUSD) == "null" {
+			*budget = nil
+		} else {
+			var v float64
+			if err := json.Unmarshal(b.MaxBudgetUSD, &v); err != nil {
+				return api.BadRequest("max_budget_usd", "invalid_type", "max_budget_usd must be a number or null.")
+			}
+			if v < 0 {
+				return api.BadRequest("max_budget_usd", "invalid_value", "max_budget_usd must not be negative.")
+			}
+			*budget = &v
+		}
+	}
+	if b.BudgetPeriod != nil {
+		if !slices.Contains([]string{"daily", "weekly", "monthly", "total"}, *b.BudgetPeriod) {
+			return api.BadRequest("budget_period", "invalid_value", "budget_period must be daily, weekly, monthly or total.")
+		}
+		*period = *b.BudgetPeriod
+	}
+	return nil
+}
+
+// teamLimits are the limit fields of a team body.
+type teamLimits struct {
+	budgetFields
+	RPM         *int      `json:"rpm"`
+	TPM         *int      `json:"tpm"`
+	MaxParallel *int      `json:"max_parallel"`
+	Models      *[]string `json:"models"`
 }
 
 func (l *teamLimits) set() bool {
-	return l.MaxBudgetUSD != nil || l.BudgetPeriod != nil || l.RPM != nil || l.TPM != nil || l.MaxParallel != nil || l.Models != nil
+	return l.budgetFields.set() || l.RPM != nil || l.TPM != nil || l.MaxParallel != nil || l.Models != nil
 }
 
 // apply validates the fields and sets them on t.
 func (l *teamLimits) apply(t *store.Team) *api.Error {
-	if l.MaxBudgetUSD != nil {
-		if string(l.MaxBudgetUSD) == "null" {
-			t.MaxBudgetUSD = nil
-		} else {
-			var b float64
-			if err := json.Unmarshal(l.MaxBudgetUSD, &b); err != nil {
-				return api.BadRequest("max_budget_usd", "invalid_type", "max_budget_usd must be a number or null.")
-			}
-			if b < 0 {
-				return api.BadRequest("max_budget_usd", "invalid_value", "max_budget_usd must not be negative.")
-			}
-			t.MaxBudgetUSD = &b
-		}
-	}
-	if l.BudgetPeriod != nil {
-		if !slices.Contains([]string{"daily", "weekly", "monthly", "total"}, *l.BudgetPeriod) {
-			return api.BadRequest("budget_period", "invalid_value", "budget_period must be daily, weekly, monthly or total.")
-		}
-		t.BudgetPeriod = *l.BudgetPeriod
+	if aerr := l.budgetFields.apply(&t.MaxBudgetUSD, &t.BudgetPeriod); aerr != nil {
+		return aerr
 	}
 	if (l.RPM != nil && *l.RPM < 0) || (l.TPM != nil && *l.TPM < 0) || (l.MaxParallel != nil && *l.MaxParallel < 0) {
 		return api.BadRequest("rpm", "invalid_value", "rpm, tpm and max_parallel must not be negative.")

@@ -48,6 +48,8 @@ type Principal struct {
 	// Team is the key's team, whose limits and model list apply on top of
 	// the key's own (shared with the cache: read only).
 	Team *store.Team
+	// Org is the team's organization, whose budget applies too.
+	Org *store.Org
 }
 
 // Actor names the principal in audit entries and logs.
@@ -141,6 +143,7 @@ type Authenticator struct {
 type cached struct {
 	key  *store.Key  // nil: no such key
 	team *store.Team // the key's team, for its shared limits
+	org  *store.Org  // the team's organization, for its budget
 	at   time.Time
 }
 
@@ -169,11 +172,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 	if a.store == nil || !strings.HasPrefix(key, KeyPrefix) {
 		return nil, api.Unauthorized("Incorrect API key provided.")
 	}
-	k, team, err := a.lookup(ctx, a.hasher.Hash(key))
+	c, err := a.lookup(ctx, a.hasher.Hash(key))
 	if err != nil {
 		return nil, &api.Error{Status: http.StatusServiceUnavailable, Type: api.TypeServer, Code: "auth_unavailable",
 			Message: "Could not check the API key; try again.", Cause: err}
 	}
+	k := c.key
 	switch {
 	case k == nil:
 		return nil, api.Unauthorized("Incorrect API key provided.")
@@ -183,36 +187,41 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		return nil, &api.Error{Status: http.StatusUnauthorized, Type: api.TypeAuthentication, Code: "key_expired", Message: "This API key has expired."}
 	}
 	return &Principal{KeyID: k.ID, TeamID: k.TeamID, UserID: k.UserID, Role: k.Role, Scopes: k.Scopes, Models: k.Models,
-		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: team}, nil
+		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: c.team, Org: c.org}, nil
 }
 
-func (a *Authenticator) lookup(ctx context.Context, hash string) (*store.Key, *store.Team, error) {
+func (a *Authenticator) lookup(ctx context.Context, hash string) (cached, error) {
 	a.mu.RLock()
 	c, ok := a.cache[hash]
 	a.mu.RUnlock()
 	if ok && time.Since(c.at) < a.ttl {
-		return c.key, c.team, nil
+		return c, nil
 	}
 	k, err := a.store.KeyByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		k, err = nil, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return cached{}, err
 	}
-	var team *store.Team
+	c = cached{key: k, at: time.Now()}
 	if k != nil && k.TeamID != "" {
-		if team, err = a.store.TeamByID(ctx, k.TeamID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, nil, err
+		if c.team, err = a.store.TeamByID(ctx, k.TeamID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return cached{}, err
+		}
+	}
+	if c.team != nil && c.team.OrgID != "" {
+		if c.org, err = a.store.OrgByID(ctx, c.team.OrgID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return cached{}, err
 		}
 	}
 	a.mu.Lock()
 	if len(a.cache) >= maxCached {
 		a.cache = map[string]cached{}
 	}
-	a.cache[hash] = cached{key: k, team: team, at: time.Now()}
+	a.cache[hash] = c
 	a.mu.Unlock()
-	return k, team, nil
+	return c, nil
 }
 
 // Purge empties the cache, so a changed team takes effect at once on this

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/tidwall/gjson"
@@ -294,6 +295,14 @@ func TestAdminOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc, _ := io.ReadAll(resp.Body)
+	// A valid OpenAPI 3 document, every $ref resolving.
+	spec, err := openapi3.NewLoader().LoadFromData(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Validate(context.Background()); err != nil {
+		t.Errorf("invalid OpenAPI document: %v", err)
+	}
 	paths := gjson.GetBytes(doc, "paths")
 	documented := map[string]bool{}
 	paths.ForEach(func(p, ops gjson.Result) bool {
@@ -308,7 +317,8 @@ func TestAdminOpenAPI(t *testing.T) {
 	served := []string{"POST /admin/v1/keys", "GET /admin/v1/keys", "GET /admin/v1/keys/{id}", "DELETE /admin/v1/keys/{id}", "GET /admin/v1/audit", "GET /admin/v1/openapi.json",
 		"POST /admin/v1/teams", "GET /admin/v1/teams", "GET /admin/v1/teams/{id}", "PATCH /admin/v1/teams/{id}", "DELETE /admin/v1/teams/{id}",
 		"POST /admin/v1/users", "GET /admin/v1/users", "GET /admin/v1/users/{id}", "PATCH /admin/v1/users/{id}", "DELETE /admin/v1/users/{id}",
-		"GET /admin/v1/logs", "GET /admin/v1/usage"}
+		"GET /admin/v1/logs", "GET /admin/v1/usage",
+		"POST /admin/v1/organizations", "GET /admin/v1/organizations", "GET /admin/v1/organizations/{id}", "PATCH /admin/v1/organizations/{id}", "DELETE /admin/v1/organizations/{id}"}
 	for _, s := range served {
 		if !documented[s] {
 			t.Errorf("%s is served but not documented", s)

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchboard-gw/switchboard/internal/limits"
+	"github.com/switchboard-gw/switchboard/internal/mock"
+	"github.com/switchboard-gw/switchboard/internal/pricing"
+)
+
+// Organizations: admin-only CRUD with audited changes; an organization's
+// budget is shared by every team in it and holds under concurrency.
+func TestOrganizations(t *testing.T) {
+	_, up := startMock(t, mock.Options{})
+	gw := gatewayOver(t, pricedConfig, map[string]string{"A": up})
+	p, _ := pricing.Default().Lookup("gpt-4o-mini")
+	worst := (float64(promptTokensOf(`{"messages":[{"role":"user","content":"hi"}]}`))*p.Input + 4096*p.Output) / 1e6
+	budget := strings.TrimRight(strings.TrimRight(ftoa(30*worst), "0"), ".")
+
+	for _, bad := range []string{`{"name":""}`, `{"name":"x","max_budget_usd":-3}`, `{"name":"x","budget_period":"yearly"}`, `{"name":"x","teams":[]}`, `{`} {
+		if status, out := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/organizations", bad); status != 400 {
+			t.Errorf("%s: %d %s", bad, status, out.Raw)
+		}
+	}
+	status, org := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/organizations", `{"name":"acme","max_budget_usd":`+budget+`}`)
+	if status != 201 || org.Get("budget_period").String() != "monthly" {
+		t.Fatalf("%d %s", status, org.Raw)
+	}
+	oid := org.Get("id").String()
+	if status, _ := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/organizations", `{"name":"acme"}`); status != 409 {
+		t.Errorf("duplicate name: %d", status)
+	}
+	// Two teams of the organization, each with a budget of its own far
+	// above the organization's, and two keys each.
+	var keys []string
+	for _, name := range []string{"north", "south"} {
+		status, team := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"`+name+`","org_id":"`+oid+`","max_budget_usd":100}`)
+		if status != 201 {
+			t.Fatalf("%d %s", status, team.Raw)
+		}
+		for range 2 {
+			keys = append(keys, newKey(t, gw.URL, `{"name":"k","team_id":"`+team.Get("id").String()+`"}`))
+		}
+	}
+	var ok, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 120 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, _, out := chatAs(gw.URL, keys[i%4], "gpt")
+			switch {
+			case status == 200:
+				ok.Add(1)
+			case status == 429 && gjson.GetBytes(out, "error.code").String() == "budget_exceeded":
+				refused.Add(1)
+			default:
+				t.Errorf("%d %s", status, out)
+			}
+		}()
+	}
+	wg.Wait()
+	spent, reserved, _ := gw.limiter.Spent(context.Background(), limits.Policy{Subject: "org:" + oid, HasBudget: true, Period: "monthly"})
+	if reserved > 1e-9 || spent > 30*worst+1e-9 || ok.Load() < 30 || ok.Load()+refused.Load() != 120 {
+		t.Errorf("org budget $%v: spent $%v, reserved $%v, %d ok, %d refused", 30*worst, spent, reserved, ok.Load(), refused.Load())
+	}
+	logged := 0.0
+	for _, rec := range gw.Records() {
+		logged += rec.CostUSD
+	}
+	if d := spent - logged; d > 1e-6 || d < -1e-6 {
+		t.Errorf("org ledger $%v != logged $%v", spent, logged)
+	}
+
+	// Raising the budget applies at once.
+	status, org = adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/organizations/"+oid, `{"max_budget_usd":null}`)
+	if status != 200 || org.Get("max_budget_usd").Type != gjson.Null || org.Get("name").String() != "acme" {
+		t.Fatalf("%d %s", status, org.Raw)
+	}
+	if status, _, out := chatAs(gw.URL, keys[0], "gpt"); status != 200 {
+		t.Errorf("after lifting the budget: %d %s", status, out)
+	}
+	if status, _ := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/organizations/"+oid, `{"budget_period":"hourly"}`); status != 400 {
+		t.Errorf("bad period: %d", status)
+	}
+
+	// Only admins manage organizations.
+	lead := newKey(t, gw.URL, `{"name":"lead","role":"team_admin","scopes":["admin:read","admin:write"]}`)
+	for _, c := range [][2]string{{"GET", "/admin/v1/organizations"}, {"POST", "/admin/v1/organizations"}, {"DELETE", "/admin/v1/organizations/" + oid}} {
+		if status, _ := adminCall(t, gw.URL, lead, c[0], c[1], `{"name":"mine"}`); status != 403 {
+			t.Errorf("team admin %s %s: %d", c[0], c[1], status)
+		}
+	}
+	// An organization with teams cannot be deleted; an empty one can.
+	if status, _ := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/organizations/"+oid, ""); status != 409 {
+		t.Errorf("delete in use: %d", status)
+	}
+	_, empty := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/organizations", `{"name":"empty"}`)
+	if status, _ := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/organizations/"+empty.Get("id").String(), ""); status != 204 {
+		t.Errorf("delete empty: %d", status)
+	}
+	if status, _ := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/organizations/"+empty.Get("id").String(), ""); status != 404 {
+		t.Errorf("deleted org still readable: %d", status)
+	}
+	_, list := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/organizations", "")
+	if list.Get("data.#").Int() != 1 {
+		t.Errorf("list: %s", list.Raw)
+	}
+	_, audit := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/audit", "")
+	for _, action := range []string{"org.create", "org.update", "org.delete"} {
+		if !audit.Get(`data.#(action=="` + action + `")`).Exists() {
+			t.Errorf("no %s in the audit log", action)
+		}
+	}
+}
