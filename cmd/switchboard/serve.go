@@ -102,6 +102,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	// Flushed after the HTTP server has drained: every finished request
 	// is in the log before the process exits.
 	defer logs.Close()
+	pruneCtx, stopPruning := context.WithCancel(context.Background())
+	defer stopPruning()
+	go reqlog.Prune(pruneCtx, st, cfg.Log.Retention.D(), time.Hour, log)
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
 		Admin: admin.New(st, authn, log), Limiter: limiter,
 		OnRecord: func(r *server.Record) { logs.Record(r) }})

@@ -18,6 +18,7 @@ const (
 	DefaultListen        = "127.0.0.1:8080"
 	DefaultMaxBodyBytes  = 10 << 20
 	DefaultShutdownGrace = 30 * time.Second
+	DefaultLogRetention  = 30 * 24 * time.Hour
 	DefaultModelTimeout  = 10 * time.Minute
 	DefaultDatabase      = "sqlite://./data/switchboard.db"
 )
@@ -56,6 +57,9 @@ type Config struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
 	Access bool   `yaml:"access"` // one line per request
+	// Retention is how long request log rows are kept (default 30 days);
+	// the daily usage rollups are kept for good.
+	Retention Duration `yaml:"retention"`
 }
 
 // Provider is one upstream account: a type, where it lives and its credential.
@@ -210,6 +214,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Log.Retention == 0 {
+		c.Log.Retention = Duration(DefaultLogRetention)
 	}
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = Duration(DefaultShutdownGrace)

@@ -28,7 +28,7 @@ func TestGoodConfigs(t *testing.T) {
 	if cfg.Models[1].Strategy != "weighted" || cfg.Models[1].Timeout.D() != config.DefaultModelTimeout {
 		t.Errorf("defaults not applied: %+v", cfg.Models[1])
 	}
-	if cfg.ShutdownGrace.D() != 15*time.Second || !cfg.Log.Access || cfg.Log.Level != "debug" || cfg.MaxBodyBytes != 1<<20 {
+	if cfg.ShutdownGrace.D() != 15*time.Second || !cfg.Log.Access || cfg.Log.Level != "debug" || cfg.MaxBodyBytes != 1<<20 || cfg.Log.Retention.D() != 90*24*time.Hour {
 		t.Errorf("top level = %+v", cfg)
 	}
 
@@ -36,7 +36,7 @@ func TestGoodConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Listen != config.DefaultListen || cfg.MaxBodyBytes != config.DefaultMaxBodyBytes || cfg.Database != config.DefaultDatabase {
+	if cfg.Listen != config.DefaultListen || cfg.MaxBodyBytes != config.DefaultMaxBodyBytes || cfg.Database != config.DefaultDatabase || cfg.Log.Retention.D() != config.DefaultLogRetention {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	// SWITCHBOARD_LISTEN overrides the file; SWITCHBOARD_MASTER_KEY fills an empty master_key.

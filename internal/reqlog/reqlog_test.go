@@ -152,3 +152,42 @@ func TestEnqueueAfterClose(t *testing.T) {
 		t.Errorf("late entry: dropped %d", w.Dropped())
 	}
 }
+
+type pruner struct {
+	mu      sync.Mutex
+	cutoffs []time.Time
+}
+
+func (p *pruner) PruneLogs(_ context.Context, cutoff time.Time) (int64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cutoffs = append(p.cutoffs, cutoff)
+	return 1, nil
+}
+
+// Prune runs at once and then every interval, with the retention's cutoff,
+// and stops with its context.
+func TestPrune(t *testing.T) {
+	p := &pruner{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { Prune(ctx, p, 48*time.Hour, 10*time.Millisecond, quiet); close(done) }()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		p.mu.Lock()
+		n := len(p.cutoffs)
+		p.mu.Unlock()
+		if n >= 3 {
+			break
+		}
+	}
+	cancel()
+	<-done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.cutoffs) < 3 {
+		t.Fatalf("%d prunes", len(p.cutoffs))
+	}
+	if age := time.Since(p.cutoffs[0]); age < 47*time.Hour || age > 49*time.Hour {
+		t.Errorf("cutoff %v ago, want 48h", age)
+	}
+}

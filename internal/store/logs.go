@@ -222,3 +222,20 @@ func (s *Store) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
 	}
 	return out, rows.Err()
 }
+
+// PruneLogs deletes request log rows created before cutoff, in chunks so
+// no single statement holds the database for long; rollups stay.
+func (s *Store) PruneLogs(ctx context.Context, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := s.exec(ctx, `DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs WHERE created_at < ? LIMIT 5000)`, cutoff.UnixMilli())
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < 5000 {
+			return total, nil
+		}
+	}
+}

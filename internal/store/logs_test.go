@@ -163,3 +163,38 @@ func TestWritesDuringLogging(t *testing.T) {
 		})
 	}
 }
+
+// Pruning deletes old rows in chunks, keeps newer ones and the rollups.
+func TestPruneLogs(t *testing.T) {
+	for engine, s := range stores(t) {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			old := time.Now().Add(-40 * 24 * time.Hour)
+			var batch []LogEntry
+			for i := range 12_010 {
+				at := old
+				if i >= 12_000 {
+					at = time.Now()
+				}
+				batch = append(batch, LogEntry{ID: fmt.Sprintf("log_%06d", i), RequestID: "r", CreatedAt: at, Endpoint: "chat", Model: "gpt", Status: 200, InputTokens: 1, Trace: "[]"})
+			}
+			for start := 0; start < len(batch); start += 1000 {
+				if err := s.InsertLogs(ctx, batch[start:min(start+1000, len(batch))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n, err := s.PruneLogs(ctx, time.Now().Add(-30*24*time.Hour))
+			if err != nil || n != 12_000 {
+				t.Fatalf("pruned %d, %v", n, err)
+			}
+			left, _ := s.Logs(ctx, LogFilter{Limit: 1000})
+			if len(left) != 10 {
+				t.Errorf("%d rows left, want 10", len(left))
+			}
+			rows, _ := s.Usage(ctx, UsageFilter{GroupBy: "model", From: old.UTC().Format(time.DateOnly), To: time.Now().UTC().Format(time.DateOnly)})
+			if len(rows) != 1 || rows[0].Requests != 12_010 {
+				t.Errorf("rollups after pruning: %+v", rows)
+			}
+		})
+	}
+}
