@@ -95,6 +95,9 @@ type Budgets struct {
 	// Unpriced says what a key with a budget may do with a model that has
 	// no price: "block" (default) or "allow" (its cost is not counted).
 	Unpriced string `yaml:"unpriced"`
+	// AlertAt is the share of a budget whose spending logs a warning
+	// (once per budget and period on each replica); default 0.8.
+	AlertAt float64 `yaml:"alert_at"`
 }
 
 // RetryBudget caps retries over a sliding 10s window.
@@ -226,6 +229,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = Duration(10 * time.Second)
+	}
+	if c.Budgets.AlertAt == 0 {
+		c.Budgets.AlertAt = 0.8
 	}
 	if c.Budgets.Unpriced == "" {
 		c.Budgets.Unpriced = "block"
@@ -384,6 +390,9 @@ func (c *Config) Validate() error {
 		if m.ContextWindow < 0 {
 			errs.add(fmt.Sprintf("models[%d].context_window", i), "must not be negative")
 		}
+	}
+	if c.Budgets.AlertAt < 0 || c.Budgets.AlertAt > 1 {
+		errs.add("budgets.alert_at", "must be a share between 0 and 1, got %v", c.Budgets.AlertAt)
 	}
 	if c.Budgets.Unpriced != "block" && c.Budgets.Unpriced != "allow" {
 		errs.add("budgets.unpriced", "must be block or allow, got %q", c.Budgets.Unpriced)

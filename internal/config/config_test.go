@@ -67,6 +67,7 @@ func TestBadConfigs(t *testing.T) {
 		{"azure-no-base.bad.yml", `testdata/azure-no-base.bad.yml: providers[0].base_url: is required for azure`},
 		{"star-outside-pattern.bad.yml", `testdata/star-outside-pattern.bad.yml: models[0].deployments[0].model: "*" is only allowed in a pattern model`},
 		{"bad-env-syntax.bad.yml", `testdata/bad-env-syntax.bad.yml: line 1: unterminated ${`},
+		{"bad-alert.bad.yml", `testdata/bad-alert.bad.yml: budgets.alert_at: must be a share between 0 and 1, got 1.5`},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {

@@ -44,9 +44,11 @@ type gatewayUnderTest struct {
 	store   *store.Store
 	limiter *limits.Limiter
 	logs    *reqlog.Writer
-	mu      sync.Mutex
-	records []*server.Record
-	done    chan *server.Record
+	// warnings holds the gateway's log lines at warn and above.
+	warnings lockedBuffer
+	mu       sync.Mutex
+	records  []*server.Record
+	done     chan *server.Record
 }
 
 // Records returns the records of finished requests.
@@ -103,13 +105,15 @@ func startWithConfig(t testing.TB, cfg *config.Config, observe bool) *gatewayUnd
 // schema, say).
 func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *store.Store, observe bool) *gatewayUnderTest {
 	t.Helper()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	g := &gatewayUnderTest{done: make(chan *server.Record, 1024), gw: gw, store: st}
+	// Warnings and errors are kept for the test to read; everything goes
+	// to stderr with -v.
+	log := slog.New(slog.NewJSONHandler(&g.warnings, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if testing.Verbose() {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log = slog.New(slog.NewJSONHandler(io.MultiWriter(os.Stderr, &g.warnings), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	authn := auth.NewAuthenticator(cfg.MasterKey, auth.NewHasher(auth.DeriveSecret(cfg.MasterKey)), st, time.Second)
 
-	g := &gatewayUnderTest{done: make(chan *server.Record, 1024), gw: gw, store: st}
 	limiter, _, err := limits.Open(context.Background(), cfg.Redis)
 	if err != nil {
 		t.Fatal(err)

@@ -193,3 +193,32 @@ func TestMaxParallel(t *testing.T) {
 		t.Errorf("team max_parallel 3: %d ok, %d limited", ok, limited)
 	}
 }
+
+// A budget's soft alert: one warning when spend reaches the alert share,
+// not one per request after it.
+func TestBudgetAlert(t *testing.T) {
+	_, up := startMock(t, mock.Options{})
+	gw := gatewayOver(t, pricedConfig+"budgets: {alert_at: 0.5}\n", map[string]string{"A": up})
+	// A budget of $0.0001: gpt-4o-mini's "hi" answers cost about $0.000009
+	// each, so about 6 requests reach half of it; 10 are sent.
+	key := newKey(t, gw.URL, `{"name":"alerting","max_budget_usd":0.0001,"budget_period":"weekly"}`)
+	for range 10 {
+		req := `{"model":"gpt","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`
+		resp, out := post(t, gw.URL, "/v1/chat/completions", req, "Authorization", "Bearer "+key)
+		if resp.StatusCode != 200 && resp.StatusCode != 429 {
+			t.Fatalf("%d %s", resp.StatusCode, out)
+		}
+	}
+	logs := gw.warnings.String()
+	if n := strings.Count(logs, "budget alert"); n != 1 {
+		t.Fatalf("%d budget alerts, want 1:\n%s", n, logs)
+	}
+	line := logs[strings.Index(logs, "budget alert"):]
+	line = line[:strings.Index(line, "\n")]
+	if !strings.Contains(line, `"subject":"key:`) || !strings.Contains(line, `"period":"weekly"`) || !strings.Contains(line, `"budget_usd":0.0001`) {
+		t.Errorf("alert line: %s", line)
+	}
+	if strings.Contains(logs, key) {
+		t.Error("a key secret in the logs")
+	}
+}

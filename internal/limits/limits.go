@@ -87,6 +87,21 @@ func (l *Limiter) Settle(ctx context.Context, t *Ticket, tokens int64, costUSD f
 	return l.b.settle(ctx, t, tokens, costUSD)
 }
 
+// Budgets lists the ticket's budget policies.
+func (t *Ticket) Budgets() []Policy {
+	var out []Policy
+	for _, p := range t.policies {
+		if p.HasBudget {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Window names the budget period a policy is in now ("2026-11" for a
+// monthly one), so alerts can be raised once per period.
+func (l *Limiter) Window(p Policy) string { return periodID(p.Period, l.now()) }
+
 // Spent reports a budget's spend and reservations.
 func (l *Limiter) Spent(ctx context.Context, p Policy) (float64, float64, error) {
 	return l.b.spent(ctx, p, l.now())

@@ -99,5 +99,26 @@ func (s *Server) settle(rec *Record) {
 	cost := rec.CostUSD
 	if err := s.limiter.Settle(context.Background(), rec.ticket, rec.Usage.Input+rec.Usage.Output, cost); err != nil {
 		s.log.Error("settling limits failed", "request_id", rec.RequestID, "error", err.Error())
+		return
+	}
+	if cost > 0 {
+		s.alertBudgets(rec)
+	}
+}
+
+// alertBudgets logs a warning the first time (on this replica) a budget's
+// spend in its period reaches the alert share. It runs after the answer
+// has been sent.
+func (s *Server) alertBudgets(rec *Record) {
+	for _, p := range rec.ticket.Budgets() {
+		spent, _, err := s.limiter.Spent(context.Background(), p)
+		if err != nil || spent < s.cfg.Budgets.AlertAt*p.BudgetUSD {
+			continue
+		}
+		if _, seen := s.alerted.LoadOrStore(p.Subject+"|"+s.limiter.Window(p), true); seen {
+			continue
+		}
+		s.log.Warn("budget alert: spend reached the alert share", "subject", p.Subject, "spent_usd", spent, "budget_usd", p.BudgetUSD,
+			"alert_at", s.cfg.Budgets.AlertAt, "period", p.Period, "request_id", rec.RequestID)
 	}
 }

@@ -83,6 +83,7 @@ type Server struct {
 	authOff  bool
 	maxBody  int64
 	onRecord func(*Record)
+	alerted  sync.Map // budget subject|period → alert logged
 	ready    atomic.Bool
 	mux      *http.ServeMux
 }
