@@ -327,7 +327,10 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, _ *auth.Prin
 }
 
 func (h *Handler) storeErr(w http.ResponseWriter, err error) {
+	var invalid *api.Error
 	switch {
+	case errors.As(err, &invalid): // a validation failure inside a store transaction
+		writeErr(w, invalid)
 	case errors.Is(err, store.ErrNotFound):
 		writeErr(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeNotFound, Code: "not_found", Message: "Not found."})
 	case errors.Is(err, store.ErrUnknownRef):

@@ -93,26 +93,13 @@ func (h *Handler) updateOrg(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		writeErr(w, api.BadRequest("name", "invalid_value", "name must not be empty."))
 		return
 	}
-	var invalid *api.Error
 	o, err := h.store.UpdateOrg(r.Context(), r.PathValue("id"), func(o *store.Org) error {
 		if req.Name != nil {
 			o.Name = *req.Name
 		}
-		if invalid = req.apply(&o.MaxBudgetUSD, &o.BudgetPeriod); invalid != nil {
-			return invalid
-		}
-		return nil
+		return asError(req.apply(&o.MaxBudgetUSD, &o.BudgetPeriod))
 	}, p.Actor())
-	if invalid != nil {
-		writeErr(w, invalid)
-		return
-	}
-	if err != nil {
-		h.storeErr(w, err)
-		return
-	}
-	h.auth.Purge()
-	writeJSON(w, http.StatusOK, o)
+	h.answerUpdate(w, o, err)
 }
 
 func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

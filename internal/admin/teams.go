@@ -252,26 +252,33 @@ func (h *Handler) updateTeam(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			Message: "Only admins change a team's budget, rate limits or models."})
 		return
 	}
-	var invalid *api.Error
 	t, err := h.store.UpdateTeam(r.Context(), r.PathValue("id"), func(t *store.Team) error {
 		if req.Name != nil {
 			t.Name = *req.Name
 		}
-		if invalid = req.apply(t); invalid != nil {
-			return invalid
-		}
-		return nil
+		return asError(req.apply(t))
 	}, p.Actor())
-	if invalid != nil {
-		writeErr(w, invalid)
-		return
+	h.answerUpdate(w, t, err)
+}
+
+// asError makes a validation failure an error that aborts a store update
+// (a nil *api.Error must not become a non-nil error).
+func asError(e *api.Error) error {
+	if e == nil {
+		return nil
 	}
+	return e
+}
+
+// answerUpdate answers a PATCH of a team or organization; a change to
+// limits applies at once on this replica, so cached keys are dropped.
+func (h *Handler) answerUpdate(w http.ResponseWriter, v any, err error) {
 	if err != nil {
 		h.storeErr(w, err)
 		return
 	}
 	h.auth.Purge()
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (h *Handler) deleteTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -84,53 +84,71 @@ func TestBudgetUnderConcurrency(t *testing.T) {
 	prompt := promptTokensOf(`{"messages":[{"role":"user","content":"hi"}]}`)
 	worst := (float64(prompt)*p.Input + 4096*p.Output) / 1e6
 	budget := 50 * worst
-	key := newKey(t, gw.URL, `{"name":"budget","max_budget_usd":`+strings.TrimRight(strings.TrimRight(ftoa(budget), "0"), ".")+`,"budget_period":"monthly"}`)
-	var ok, refused atomic.Int64
-	var wg sync.WaitGroup
-	for range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			status, _, out := chatAs(gw.URL, key, "gpt")
-			switch {
-			case status == 200:
-				ok.Add(1)
-			case status == 429 && gjson.GetBytes(out, "error.code").String() == "budget_exceeded":
-				refused.Add(1)
-			default:
-				t.Errorf("%d %s", status, out)
-			}
-		}()
-	}
-	wg.Wait()
-	logged := 0.0
-	for _, rec := range gw.Records() {
-		logged += rec.CostUSD
-	}
-	var spent, reserved float64
+	key := newKey(t, gw.URL, `{"name":"budget","max_budget_usd":`+usd(budget)+`,"budget_period":"monthly"}`)
+	ok, refused := budgetBurst(t, gw.URL, []string{key}, 200)
 	// The ledger of the key's budget (the key id is the only one issued).
 	_, list := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/keys", "")
-	id := list.Get("data.0.id").String()
-	spent, reserved, _ = gw.limiter.Spent(context.Background(), limits.Policy{Subject: "key:" + id, HasBudget: true, Period: "monthly"})
-	if reserved > 1e-9 {
-		t.Errorf("reservations left: $%v", reserved)
+	spent := checkLedger(t, gw, "key:"+list.Get("data.0.id").String(), "monthly", budget)
+	if ok < 50 {
+		t.Errorf("%d ok, %d refused", ok, refused)
 	}
-	if spent > budget+1e-9 {
-		t.Errorf("spent $%v of $%v", spent, budget)
-	}
-	if d := spent - logged; d > 1e-6 || d < -1e-6 {
-		t.Errorf("ledger $%v != logged $%v", spent, logged)
-	}
-	if ok.Load() < 50 || ok.Load()+refused.Load() != 200 {
-		t.Errorf("%d ok, %d refused", ok.Load(), refused.Load())
-	}
-	t.Logf("budget $%.4f (50 worst cases): %d admitted, %d refused, spent $%.6f, logged $%.6f", budget, ok.Load(), refused.Load(), spent, logged)
+	t.Logf("budget $%.4f (50 worst cases): %d admitted, %d refused, spent $%.6f", budget, ok, refused, spent)
 	// A model without a price cannot be used with a budget (policy: block).
 	status, _, out := chatAs(gw.URL, key, "unpriced")
 	if status != 403 || gjson.GetBytes(out, "error.code").String() != "unpriced_model" {
 		t.Errorf("unpriced: %d %s", status, out)
 	}
 }
+
+// budgetBurst sends n chats at once, spread over keys, and counts the
+// answers and the budget refusals; anything else fails the test.
+func budgetBurst(t *testing.T, url string, keys []string, n int) (ok, refused int64) {
+	t.Helper()
+	var okN, refusedN atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, _, out := chatAs(url, keys[i%len(keys)], "gpt")
+			switch {
+			case status == 200:
+				okN.Add(1)
+			case status == 429 && gjson.GetBytes(out, "error.code").String() == "budget_exceeded":
+				refusedN.Add(1)
+			default:
+				t.Errorf("%d %s", status, out)
+			}
+		}()
+	}
+	wg.Wait()
+	if okN.Load()+refusedN.Load() != int64(n) {
+		t.Errorf("%d ok + %d refused of %d", okN.Load(), refusedN.Load(), n)
+	}
+	return okN.Load(), refusedN.Load()
+}
+
+// checkLedger asserts a budget's ledger: no reservation left, spend
+// within the limit, and equal to the sum of the logged costs (every
+// request of the gateway counted against it). It returns the spend.
+func checkLedger(t *testing.T, gw *gatewayUnderTest, subject, period string, limit float64) float64 {
+	t.Helper()
+	spent, reserved, err := gw.limiter.Spent(context.Background(), limits.Policy{Subject: subject, HasBudget: true, Period: period})
+	if err != nil || reserved > 1e-9 || spent > limit+1e-9 {
+		t.Errorf("%s: spent $%v, reserved $%v, of $%v (%v)", subject, spent, reserved, limit, err)
+	}
+	logged := 0.0
+	for _, rec := range gw.Records() {
+		logged += rec.CostUSD
+	}
+	if d := spent - logged; d > 1e-6 || d < -1e-6 {
+		t.Errorf("%s: ledger $%v != logged $%v", subject, spent, logged)
+	}
+	return spent
+}
+
+// usd prints a budget for a JSON body.
+func usd(v float64) string { return strings.TrimRight(strings.TrimRight(ftoa(v), "0"), ".") }
 
 func promptTokensOf(body string) int64 { return server.PromptTokens([]byte(body)) }
 

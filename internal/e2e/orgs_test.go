@@ -1,15 +1,10 @@
 package e2e
 
 import (
-	"context"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/tidwall/gjson"
 
-	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	"github.com/switchboard-gw/switchboard/internal/pricing"
 )
@@ -21,7 +16,7 @@ func TestOrganizations(t *testing.T) {
 	gw := gatewayOver(t, pricedConfig, map[string]string{"A": up})
 	p, _ := pricing.Default().Lookup("gpt-4o-mini")
 	worst := (float64(promptTokensOf(`{"messages":[{"role":"user","content":"hi"}]}`))*p.Input + 4096*p.Output) / 1e6
-	budget := strings.TrimRight(strings.TrimRight(ftoa(30*worst), "0"), ".")
+	budget := usd(30 * worst)
 
 	for _, bad := range []string{`{"name":""}`, `{"name":"x","max_budget_usd":-3}`, `{"name":"x","budget_period":"yearly"}`, `{"name":"x","teams":[]}`, `{`} {
 		if status, out := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/organizations", bad); status != 400 {
@@ -48,35 +43,10 @@ func TestOrganizations(t *testing.T) {
 			keys = append(keys, newKey(t, gw.URL, `{"name":"k","team_id":"`+team.Get("id").String()+`"}`))
 		}
 	}
-	var ok, refused atomic.Int64
-	var wg sync.WaitGroup
-	for i := range 120 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			status, _, out := chatAs(gw.URL, keys[i%4], "gpt")
-			switch {
-			case status == 200:
-				ok.Add(1)
-			case status == 429 && gjson.GetBytes(out, "error.code").String() == "budget_exceeded":
-				refused.Add(1)
-			default:
-				t.Errorf("%d %s", status, out)
-			}
-		}()
+	if ok, refused := budgetBurst(t, gw.URL, keys, 120); ok < 30 {
+		t.Errorf("%d ok, %d refused", ok, refused)
 	}
-	wg.Wait()
-	spent, reserved, _ := gw.limiter.Spent(context.Background(), limits.Policy{Subject: "org:" + oid, HasBudget: true, Period: "monthly"})
-	if reserved > 1e-9 || spent > 30*worst+1e-9 || ok.Load() < 30 || ok.Load()+refused.Load() != 120 {
-		t.Errorf("org budget $%v: spent $%v, reserved $%v, %d ok, %d refused", 30*worst, spent, reserved, ok.Load(), refused.Load())
-	}
-	logged := 0.0
-	for _, rec := range gw.Records() {
-		logged += rec.CostUSD
-	}
-	if d := spent - logged; d > 1e-6 || d < -1e-6 {
-		t.Errorf("org ledger $%v != logged $%v", spent, logged)
-	}
+	checkLedger(t, gw, "org:"+oid, "monthly", 30*worst)
 
 	// Raising the budget applies at once.
 	status, org = adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/organizations/"+oid, `{"max_budget_usd":null}`)

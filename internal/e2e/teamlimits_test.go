@@ -5,14 +5,12 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tidwall/gjson"
 
-	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	"github.com/switchboard-gw/switchboard/internal/pricing"
 )
@@ -50,7 +48,7 @@ func redisReachable(t *testing.T) bool {
 func teamLimits(t *testing.T, gw *gatewayUnderTest) {
 	p, _ := pricing.Default().Lookup("gpt-4o-mini")
 	worst := (float64(promptTokensOf(`{"messages":[{"role":"user","content":"hi"}]}`))*p.Input + 4096*p.Output) / 1e6
-	budget := strings.TrimRight(strings.TrimRight(ftoa(40*worst), "0"), ".")
+	budget := usd(40 * worst)
 
 	for _, bad := range []string{`{"name":"x","max_budget_usd":-1}`, `{"name":"x","max_budget_usd":"lots"}`, `{"name":"x","budget_period":"hourly"}`,
 		`{"name":"x","rpm":-5}`, `{"name":"x","models":[""]}`, `{"name":"x","colour":"red"}`} {
@@ -76,39 +74,12 @@ func teamLimits(t *testing.T, gw *gatewayUnderTest) {
 		t.Errorf("model outside the team's list: %d %s", status, out)
 	}
 
-	var ok, refused atomic.Int64
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			status, _, out := chatAs(gw.URL, keys[i%4], "gpt")
-			switch {
-			case status == 200:
-				ok.Add(1)
-			case status == 429 && gjson.GetBytes(out, "error.code").String() == "budget_exceeded":
-				refused.Add(1)
-			default:
-				t.Errorf("%d %s", status, out)
-			}
-		}()
+	ok, refused := budgetBurst(t, gw.URL, keys, 200)
+	spent := checkLedger(t, gw, "team:"+tid, "daily", 40*worst)
+	if ok < 40 {
+		t.Errorf("%d ok, %d refused", ok, refused)
 	}
-	wg.Wait()
-	logged := 0.0
-	for _, rec := range gw.Records() {
-		logged += rec.CostUSD
-	}
-	spent, reserved, _ := gw.limiter.Spent(context.Background(), limits.Policy{Subject: "team:" + tid, HasBudget: true, Period: "daily"})
-	if reserved > 1e-9 || spent > 40*worst+1e-9 {
-		t.Errorf("team spent $%v (reserved $%v) of $%v", spent, reserved, 40*worst)
-	}
-	if d := spent - logged; d > 1e-6 || d < -1e-6 {
-		t.Errorf("team ledger $%v != logged $%v", spent, logged)
-	}
-	if ok.Load() < 40 || ok.Load()+refused.Load() != 200 {
-		t.Errorf("%d ok, %d refused", ok.Load(), refused.Load())
-	}
-	t.Logf("team budget $%.4f (40 worst cases) over 4 keys: %d admitted, %d refused, spent $%.6f", 40*worst, ok.Load(), refused.Load(), spent)
+	t.Logf("team budget $%.4f (40 worst cases) over 4 keys: %d admitted, %d refused, spent $%.6f", 40*worst, ok, refused, spent)
 
 	// Team rate limit, shared by its keys; set by an admin and effective at once.
 	status, team = adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/teams/"+tid, `{"max_budget_usd":null,"rpm":4}`)
