@@ -31,6 +31,7 @@ Usage:
   switchboard keys create|list|revoke [--config FILE] ...
   switchboard admin bootstrap --email EMAIL [--config FILE]
   switchboard migrate [--config FILE]
+  switchboard credentials reencrypt [--config FILE]
   switchboard version
 
 Run "switchboard COMMAND --help" for a command's flags.
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = adminCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "migrate":
 		err = migrateCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "credentials":
+		err = credentialsCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return 0

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/provider"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
 	"github.com/switchboard-gw/switchboard/internal/reqlog"
+	"github.com/switchboard-gw/switchboard/internal/secret"
 	"github.com/switchboard-gw/switchboard/internal/server"
 	"github.com/switchboard-gw/switchboard/internal/store"
 )
@@ -76,10 +77,6 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 
 	log := newLogger(stderr, cfg.Log.Level)
-	gw, err := gateway.New(cfg)
-	if err != nil {
-		return err
-	}
 	dsn := cfg.Database
 	if cfg.Demo {
 		dsn = "sqlite://:memory:" // the demo writes no files
@@ -89,6 +86,19 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	defer st.Close()
+	ring, err := secret.ForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	// Provider settings may name stored credentials; they are opened now,
+	// and a missing one stops the start.
+	if err := secret.ResolveProviders(ctx, cfg, ring, st.CredentialSealed); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		return err
+	}
 	secret := cfg.SecretKey
 	if secret == "" {
 		secret = auth.DeriveSecret(cfg.MasterKey)
@@ -105,8 +115,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	pruneCtx, stopPruning := context.WithCancel(context.Background())
 	defer stopPruning()
 	go reqlog.Prune(pruneCtx, st, cfg.Log.Retention.D(), time.Hour, log)
+	adm := admin.New(st, authn, log)
+	adm.Secrets = ring
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
-		Admin: admin.New(st, authn, log), Limiter: limiter,
+		Admin: adm, Limiter: limiter,
 		OnRecord: func(r *server.Record) { logs.Record(r) }})
 
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -30,16 +30,22 @@ type Config struct {
 	// SecretKey keys the hashes of virtual keys (and, later, encryption
 	// of stored credentials). Without it one is derived from master_key,
 	// so changing master_key then invalidates every virtual key.
-	SecretKey     string     `yaml:"secret_key"`
-	Database      string     `yaml:"database"`
-	Redis         string     `yaml:"redis"`
-	MaxBodyBytes  int64      `yaml:"max_body_bytes"`
-	ShutdownGrace Duration   `yaml:"shutdown_grace"`
-	Log           Log        `yaml:"log"`
-	Providers     []Provider `yaml:"providers"`
-	Models        []Model    `yaml:"models"`
-	Cache         Cache      `yaml:"cache"`
-	Tracing       Tracing    `yaml:"tracing"`
+	SecretKey string `yaml:"secret_key"`
+	// EncryptionKey seals stored provider credentials (AES-256-GCM):
+	// base64 of 32 bytes, or any string (hashed). Without it one is
+	// derived from secret_key (or master_key). PreviousEncryptionKeys
+	// still open values sealed before a rotation.
+	EncryptionKey          string     `yaml:"encryption_key"`
+	PreviousEncryptionKeys []string   `yaml:"previous_encryption_keys"`
+	Database               string     `yaml:"database"`
+	Redis                  string     `yaml:"redis"`
+	MaxBodyBytes           int64      `yaml:"max_body_bytes"`
+	ShutdownGrace          Duration   `yaml:"shutdown_grace"`
+	Log                    Log        `yaml:"log"`
+	Providers              []Provider `yaml:"providers"`
+	Models                 []Model    `yaml:"models"`
+	Cache                  Cache      `yaml:"cache"`
+	Tracing                Tracing    `yaml:"tracing"`
 	// ConnectTimeout bounds dialing an upstream (default 10s).
 	ConnectTimeout Duration       `yaml:"connect_timeout"`
 	CircuitBreaker CircuitBreaker `yaml:"circuit_breaker"`

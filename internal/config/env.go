@@ -24,12 +24,13 @@ type EnvSpec struct {
 // so "openai/gpt-4o-mini" reaches OpenAI's gpt-4o-mini.
 func FromEnv(getenv func(string) string, specs []EnvSpec) (*Config, error) {
 	cfg := &Config{
-		Source:    "environment",
-		Listen:    getenv("SWITCHBOARD_LISTEN"),
-		MasterKey: getenv("SWITCHBOARD_MASTER_KEY"),
-		SecretKey: getenv("SWITCHBOARD_SECRET_KEY"),
-		Database:  getenv("SWITCHBOARD_DATABASE"),
-		Redis:     getenv("SWITCHBOARD_REDIS"),
+		Source:        "environment",
+		Listen:        getenv("SWITCHBOARD_LISTEN"),
+		MasterKey:     getenv("SWITCHBOARD_MASTER_KEY"),
+		SecretKey:     getenv("SWITCHBOARD_SECRET_KEY"),
+		EncryptionKey: getenv("SWITCHBOARD_ENCRYPTION_KEY"),
+		Database:      getenv("SWITCHBOARD_DATABASE"),
+		Redis:         getenv("SWITCHBOARD_REDIS"),
 	}
 	sorted := append([]EnvSpec(nil), specs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Type < sorted[j].Type })

@@ -78,6 +78,9 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	if cfg.SecretKey == "" {
 		cfg.SecretKey = getenv("SWITCHBOARD_SECRET_KEY")
 	}
+	if cfg.EncryptionKey == "" {
+		cfg.EncryptionKey = getenv("SWITCHBOARD_ENCRYPTION_KEY")
+	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
 	"github.com/switchboard-gw/switchboard/internal/reqlog"
+	"github.com/switchboard-gw/switchboard/internal/secret"
 	"github.com/switchboard-gw/switchboard/internal/server"
 	"github.com/switchboard-gw/switchboard/internal/store"
 )
@@ -118,7 +119,11 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: admin.New(st, authn, log), Limiter: limiter}
+	adm := admin.New(st, authn, log)
+	if adm.Secrets, err = secret.ForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: adm, Limiter: limiter}
 	g.limiter = limiter
 	// The request log, as serve wires it, flushing often so tests see rows soon.
 	g.logs = reqlog.New(st, log, reqlog.Options{Interval: 10 * time.Millisecond})

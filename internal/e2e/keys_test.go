@@ -318,7 +318,8 @@ func TestAdminOpenAPI(t *testing.T) {
 		"POST /admin/v1/teams", "GET /admin/v1/teams", "GET /admin/v1/teams/{id}", "PATCH /admin/v1/teams/{id}", "DELETE /admin/v1/teams/{id}",
 		"POST /admin/v1/users", "GET /admin/v1/users", "GET /admin/v1/users/{id}", "PATCH /admin/v1/users/{id}", "DELETE /admin/v1/users/{id}",
 		"GET /admin/v1/logs", "GET /admin/v1/usage",
-		"POST /admin/v1/organizations", "GET /admin/v1/organizations", "GET /admin/v1/organizations/{id}", "PATCH /admin/v1/organizations/{id}", "DELETE /admin/v1/organizations/{id}"}
+		"POST /admin/v1/organizations", "GET /admin/v1/organizations", "GET /admin/v1/organizations/{id}", "PATCH /admin/v1/organizations/{id}", "DELETE /admin/v1/organizations/{id}",
+		"GET /admin/v1/credentials", "PUT /admin/v1/credentials/{name}", "DELETE /admin/v1/credentials/{name}"}
 	for _, s := range served {
 		if !documented[s] {
 			t.Errorf("%s is served but not documented", s)
@@ -331,8 +332,10 @@ func TestAdminOpenAPI(t *testing.T) {
 	// Every served route answers (not the catch-all 404).
 	for _, s := range served {
 		method, path, _ := strings.Cut(s, " ")
-		status, _ := adminCall(t, gw.URL, masterKey, method, strings.Replace(path, "{id}", "key_none", 1), `{"name":"x"}`)
-		if status == 404 && !strings.Contains(path, "{id}") {
+		named := strings.Contains(path, "{")
+		path = strings.NewReplacer("{id}", "key_none", "{name}", "none").Replace(path)
+		status, _ := adminCall(t, gw.URL, masterKey, method, path, `{"name":"x"}`)
+		if status == 404 && !named {
 			t.Errorf("%s: 404", s)
 		}
 	}
