@@ -294,11 +294,16 @@ type userRequest struct {
 	Name   string `json:"name"`
 	Role   string `json:"role"`
 	TeamID string `json:"team_id"`
+	budgetFields
 }
 
 // checkUser validates a user body and the caller's right to give that
 // role in that team.
 func checkUser(p *auth.Principal, req *userRequest) *api.Error {
+	// A user's budget bounds them: only admins set it.
+	if req.budgetFields.set() && !p.Master && p.Role != auth.RoleAdmin {
+		return &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "forbidden", Message: "Only admins set a user's budget."}
+	}
 	if !slices.Contains(auth.Roles, req.Role) {
 		return api.BadRequest("role", "invalid_value", "role must be one of %s.", strings.Join(auth.Roles, ", "))
 	}
@@ -332,7 +337,11 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		writeErr(w, e)
 		return
 	}
-	u := &store.User{ID: store.NewID("user_"), Email: strings.ToLower(req.Email), Name: req.Name, Role: req.Role, TeamID: req.TeamID, CreatedAt: time.Now().UTC()}
+	u := &store.User{ID: store.NewID("user_"), Email: strings.ToLower(req.Email), Name: req.Name, Role: req.Role, TeamID: req.TeamID, BudgetPeriod: "monthly", CreatedAt: time.Now().UTC()}
+	if e := req.apply(&u.MaxBudgetUSD, &u.BudgetPeriod); e != nil {
+		writeErr(w, e)
+		return
+	}
 	if err := h.store.CreateUser(r.Context(), u, p.Actor()); err != nil {
 		h.storeErr(w, err)
 		return
@@ -397,12 +406,13 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		writeErr(w, e)
 		return
 	}
-	out, err := h.store.UpdateUser(r.Context(), &store.User{ID: u.ID, Name: req.Name, Role: req.Role, TeamID: req.TeamID}, p.Actor())
-	if err != nil {
-		h.storeErr(w, err)
+	next := &store.User{ID: u.ID, Name: req.Name, Role: req.Role, TeamID: req.TeamID, MaxBudgetUSD: u.MaxBudgetUSD, BudgetPeriod: u.BudgetPeriod}
+	if e := req.apply(&next.MaxBudgetUSD, &next.BudgetPeriod); e != nil {
+		writeErr(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	out, err := h.store.UpdateUser(r.Context(), next, p.Actor())
+	h.answerUpdate(w, out, err)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

@@ -50,6 +50,8 @@ type Principal struct {
 	Team *store.Team
 	// Org is the team's organization, whose budget applies too.
 	Org *store.Org
+	// User is the key's owner, whose budget applies too.
+	User *store.User
 }
 
 // Actor names the principal in audit entries and logs.
@@ -144,6 +146,7 @@ type cached struct {
 	key  *store.Key  // nil: no such key
 	team *store.Team // the key's team, for its shared limits
 	org  *store.Org  // the team's organization, for its budget
+	user *store.User // the key's owner, for their budget
 	at   time.Time
 }
 
@@ -187,7 +190,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		return nil, &api.Error{Status: http.StatusUnauthorized, Type: api.TypeAuthentication, Code: "key_expired", Message: "This API key has expired."}
 	}
 	return &Principal{KeyID: k.ID, TeamID: k.TeamID, UserID: k.UserID, Role: k.Role, Scopes: k.Scopes, Models: k.Models,
-		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: c.team, Org: c.org}, nil
+		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: c.team, Org: c.org, User: c.user}, nil
 }
 
 func (a *Authenticator) lookup(ctx context.Context, hash string) (cached, error) {
@@ -207,6 +210,11 @@ func (a *Authenticator) lookup(ctx context.Context, hash string) (cached, error)
 	c = cached{key: k, at: time.Now()}
 	if k != nil && k.TeamID != "" {
 		if c.team, err = a.store.TeamByID(ctx, k.TeamID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return cached{}, err
+		}
+	}
+	if k != nil && k.UserID != "" {
+		if c.user, err = a.store.UserByID(ctx, k.UserID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return cached{}, err
 		}
 	}

@@ -193,3 +193,43 @@ func TestBudgetAlert(t *testing.T) {
 		t.Error("a key secret in the logs")
 	}
 }
+
+// A user's budget is shared by every key they own; only admins set it.
+func TestUserBudget(t *testing.T) {
+	_, up := startMock(t, mock.Options{})
+	gw := gatewayOver(t, pricedConfig, map[string]string{"A": up})
+	p, _ := pricing.Default().Lookup("gpt-4o-mini")
+	worst := (float64(promptTokensOf(`{"messages":[{"role":"user","content":"hi"}]}`))*p.Input + 4096*p.Output) / 1e6
+	for _, bad := range []string{`{"email":"a@b.c","max_budget_usd":-1}`, `{"email":"a@b.c","budget_period":"fortnightly"}`} {
+		if status, out := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/users", bad); status != 400 {
+			t.Errorf("%s: %d %s", bad, status, out.Raw)
+		}
+	}
+	_, team := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"ana's"}`)
+	tid := team.Get("id").String()
+	status, user := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/users", `{"email":"ana@example.com","team_id":"`+tid+`","max_budget_usd":`+usd(20*worst)+`,"budget_period":"weekly"}`)
+	if status != 201 || user.Get("budget_period").String() != "weekly" {
+		t.Fatalf("%d %s", status, user.Raw)
+	}
+	uid := user.Get("id").String()
+	keys := []string{newKey(t, gw.URL, `{"name":"a","team_id":"`+tid+`","user_id":"`+uid+`"}`), newKey(t, gw.URL, `{"name":"b","team_id":"`+tid+`","user_id":"`+uid+`"}`)}
+	if ok, refused := budgetBurst(t, gw.URL, keys, 80); ok < 20 {
+		t.Errorf("%d ok, %d refused", ok, refused)
+	}
+	checkLedger(t, gw, "user:"+uid, "weekly", 20*worst)
+
+	lead := newKey(t, gw.URL, `{"name":"lead","role":"team_admin","team_id":"`+tid+`","scopes":["admin:read","admin:write"]}`)
+	if status, out := adminCall(t, gw.URL, lead, "PATCH", "/admin/v1/users/"+uid, `{"max_budget_usd":1000}`); status != 403 {
+		t.Errorf("team admin raising a budget: %d %s", status, out.Raw)
+	}
+	if status, out := adminCall(t, gw.URL, lead, "PATCH", "/admin/v1/users/"+uid, `{"name":"Ana"}`); status != 200 || out.Get("max_budget_usd").Float() != 20*worst && usd(out.Get("max_budget_usd").Float()) != usd(20*worst) {
+		t.Errorf("team admin renaming: %d %s", status, out.Raw)
+	}
+	// Lifting the budget applies at once.
+	if status, out := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/users/"+uid, `{"max_budget_usd":null}`); status != 200 || out.Get("max_budget_usd").Type != gjson.Null {
+		t.Fatalf("%d %s", status, out.Raw)
+	}
+	if status, _, out := chatAs(gw.URL, keys[0], "gpt"); status != 200 {
+		t.Errorf("after lifting: %d %s", status, out)
+	}
+}

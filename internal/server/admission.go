@@ -15,7 +15,8 @@ import (
 const defaultMaxOutput = 4096
 
 // policies are the limits that apply to a caller: the key's own, its
-// team's and its organization's, admitted together (all or nothing).
+// team's, its user's and its organization's, admitted together (all or
+// nothing).
 func policies(p *auth.Principal) (ps []limits.Policy, tokens, budget bool) {
 	if p == nil || p.Master || p.KeyID == "" {
 		return nil, false, false
@@ -35,6 +36,9 @@ func policies(p *auth.Principal) (ps []limits.Policy, tokens, budget bool) {
 	add("key:"+p.KeyID, p.RPM, p.TPM, p.MaxParallel, p.BudgetUSD, p.BudgetPeriod)
 	if t := p.Team; t != nil {
 		add("team:"+t.ID, t.RPM, t.TPM, t.MaxParallel, t.MaxBudgetUSD, t.BudgetPeriod)
+	}
+	if u := p.User; u != nil {
+		add("user:"+u.ID, 0, 0, 0, u.MaxBudgetUSD, u.BudgetPeriod)
 	}
 	if o := p.Org; o != nil {
 		add("org:"+o.ID, 0, 0, 0, o.MaxBudgetUSD, o.BudgetPeriod)

@@ -36,12 +36,15 @@ func modelsJSON(m []string) string {
 
 // User is a person with a role, optionally in a team.
 type User struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Role      string    `json:"role"`
-	TeamID    string    `json:"team_id,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	ID     string `json:"id"`
+	Email  string `json:"email"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	TeamID string `json:"team_id,omitempty"`
+	// A budget shared by every key the user owns.
+	MaxBudgetUSD *float64  `json:"max_budget_usd"`
+	BudgetPeriod string    `json:"budget_period"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // ErrInUse is returned when deleting a row others still refer to.
@@ -159,8 +162,11 @@ func (s *Store) DeleteTeam(ctx context.Context, id, actor string) error {
 // CreateUser stores a user and its audit entry.
 func (s *Store) CreateUser(ctx context.Context, u *User, actor string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (id, email, name, role, team_id, created_at) VALUES (?,?,?,?,?,?)`),
-			u.ID, u.Email, u.Name, u.Role, nullable(u.TeamID), u.CreatedAt.UnixMilli()); err != nil {
+		if u.BudgetPeriod == "" {
+			u.BudgetPeriod = "monthly"
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?)`),
+			u.ID, u.Email, u.Name, u.Role, nullable(u.TeamID), u.MaxBudgetUSD, u.BudgetPeriod, u.CreatedAt.UnixMilli()); err != nil {
 			return s.writeErr(err)
 		}
 		return s.audit(ctx, tx, actor, "user.create", u.ID, nil, u)
@@ -170,18 +176,22 @@ func (s *Store) CreateUser(ctx context.Context, u *User, actor string) error {
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var team sql.NullString
+	var budget sql.NullFloat64
 	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &team, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &team, &budget, &u.BudgetPeriod, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
 	u.TeamID, u.CreatedAt = team.String, time.UnixMilli(created).UTC()
+	if budget.Valid {
+		u.MaxBudgetUSD = &budget.Float64
+	}
 	return &u, nil
 }
 
-const userColumns = `id, email, name, role, team_id, created_at`
+const userColumns = `id, email, name, role, team_id, max_budget_usd, budget_period, created_at`
 
 // UserByID reads a user.
 func (s *Store) UserByID(ctx context.Context, id string) (*User, error) {
@@ -212,7 +222,7 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int, teamID s
 	return out, rows.Err()
 }
 
-// UpdateUser changes a user's name, role or team.
+// UpdateUser changes a user's name, role, team or budget.
 func (s *Store) UpdateUser(ctx context.Context, u *User, actor string) (*User, error) {
 	var out *User
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -220,7 +230,11 @@ func (s *Store) UpdateUser(ctx context.Context, u *User, actor string) (*User, e
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE users SET name = ?, role = ?, team_id = ? WHERE id = ?`), u.Name, u.Role, nullable(u.TeamID), u.ID); err != nil {
+		if u.BudgetPeriod == "" {
+			u.BudgetPeriod = "monthly"
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE users SET name = ?, role = ?, team_id = ?, max_budget_usd = ?, budget_period = ? WHERE id = ?`),
+			u.Name, u.Role, nullable(u.TeamID), u.MaxBudgetUSD, u.BudgetPeriod, u.ID); err != nil {
 			return s.writeErr(err)
 		}
 		after := *u
