@@ -135,19 +135,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // createKeyRequest is the body of POST /admin/v1/keys.
 type createKeyRequest struct {
-	Name         string          `json:"name"`
-	TeamID       string          `json:"team_id"`
-	UserID       string          `json:"user_id"`
-	Models       []string        `json:"models"`
-	MaxBudgetUSD *float64        `json:"max_budget_usd"`
-	BudgetPeriod string          `json:"budget_period"`
-	RPM          int             `json:"rpm"`
-	MaxParallel  int             `json:"max_parallel"`
-	TPM          int             `json:"tpm"`
-	ExpiresAt    *time.Time      `json:"expires_at"`
-	Role         string          `json:"role"`
-	Scopes       []string        `json:"scopes"`
-	Metadata     json.RawMessage `json:"metadata"`
+	Name         string            `json:"name"`
+	TeamID       string            `json:"team_id"`
+	UserID       string            `json:"user_id"`
+	Models       []string          `json:"models"`
+	MaxBudgetUSD *float64          `json:"max_budget_usd"`
+	BudgetPeriod string            `json:"budget_period"`
+	RPM          int               `json:"rpm"`
+	MaxParallel  int               `json:"max_parallel"`
+	ModelLimits  store.ModelLimits `json:"model_limits"`
+	TPM          int               `json:"tpm"`
+	ExpiresAt    *time.Time        `json:"expires_at"`
+	Role         string            `json:"role"`
+	Scopes       []string          `json:"scopes"`
+	Metadata     json.RawMessage   `json:"metadata"`
 }
 
 var validScopes = []string{"inference", "admin:read", "admin:write"}
@@ -193,7 +194,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	secret, prefix := auth.NewKey()
 	k := &store.Key{ID: store.NewID("key_"), Name: req.Name, Hash: h.auth.Hasher().Hash(secret), Prefix: prefix, Role: req.Role,
 		Scopes: strings.Join(req.Scopes, ","), TeamID: req.TeamID, UserID: req.UserID, Models: req.Models, MaxBudgetUSD: req.MaxBudgetUSD,
-		BudgetPeriod: req.BudgetPeriod, RPM: req.RPM, TPM: req.TPM, MaxParallel: req.MaxParallel, Metadata: req.Metadata, ExpiresAt: req.ExpiresAt, CreatedAt: time.Now().UTC()}
+		BudgetPeriod: req.BudgetPeriod, RPM: req.RPM, TPM: req.TPM, MaxParallel: req.MaxParallel, ModelLimits: req.ModelLimits, Metadata: req.Metadata, ExpiresAt: req.ExpiresAt, CreatedAt: time.Now().UTC()}
 	if err := h.store.CreateKey(r.Context(), k, p.Actor()); err != nil {
 		h.storeErr(w, err)
 		return
@@ -206,6 +207,19 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *auth.Prin
 }
 
 func rank(role string) int { return slices.Index(auth.Roles, role) }
+
+// validModelLimits checks per-model limits: named models, nothing negative.
+func validModelLimits(m store.ModelLimits) *api.Error {
+	for name, l := range m {
+		if strings.TrimSpace(name) == "" {
+			return api.BadRequest("model_limits", "invalid_value", "model_limits keys must be model names.")
+		}
+		if l.RPM < 0 || l.TPM < 0 || l.MaxParallel < 0 {
+			return api.BadRequest("model_limits", "invalid_value", "model_limits for %q must not be negative.", name)
+		}
+	}
+	return nil
+}
 
 func validateKey(req *createKeyRequest) *api.Error {
 	switch {
@@ -223,6 +237,9 @@ func validateKey(req *createKeyRequest) *api.Error {
 		return api.BadRequest("expires_at", "invalid_value", "expires_at is in the past.")
 	case len(req.Metadata) > 0 && (req.Metadata[0] != '{'):
 		return api.BadRequest("metadata", "invalid_type", "metadata must be an object.")
+	}
+	if e := validModelLimits(req.ModelLimits); e != nil {
+		return e
 	}
 	for _, s := range req.Scopes {
 		if !slices.Contains(validScopes, s) {

@@ -115,14 +115,15 @@ func (b *budgetFields) apply(budget **float64, period *string) *api.Error {
 // teamLimits are the limit fields of a team body.
 type teamLimits struct {
 	budgetFields
-	RPM         *int      `json:"rpm"`
-	TPM         *int      `json:"tpm"`
-	MaxParallel *int      `json:"max_parallel"`
-	Models      *[]string `json:"models"`
+	RPM         *int               `json:"rpm"`
+	TPM         *int               `json:"tpm"`
+	MaxParallel *int               `json:"max_parallel"`
+	Models      *[]string          `json:"models"`
+	ModelLimits *store.ModelLimits `json:"model_limits"`
 }
 
 func (l *teamLimits) set() bool {
-	return l.budgetFields.set() || l.RPM != nil || l.TPM != nil || l.MaxParallel != nil || l.Models != nil
+	return l.budgetFields.set() || l.RPM != nil || l.TPM != nil || l.MaxParallel != nil || l.Models != nil || l.ModelLimits != nil
 }
 
 // apply validates the fields and sets them on t.
@@ -135,6 +136,12 @@ func (l *teamLimits) apply(t *store.Team) *api.Error {
 	}
 	if l.MaxParallel != nil {
 		t.MaxParallel = *l.MaxParallel
+	}
+	if l.ModelLimits != nil {
+		if e := validModelLimits(*l.ModelLimits); e != nil {
+			return e
+		}
+		t.ModelLimits = *l.ModelLimits
 	}
 	if l.RPM != nil {
 		t.RPM = *l.RPM

@@ -43,6 +43,7 @@ type Principal struct {
 	// Limits of the key.
 	RPM, TPM     int
 	MaxParallel  int
+	ModelLimits  store.ModelLimits
 	BudgetUSD    *float64
 	BudgetPeriod string
 	// Team is the key's team, whose limits and model list apply on top of
@@ -190,7 +191,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		return nil, &api.Error{Status: http.StatusUnauthorized, Type: api.TypeAuthentication, Code: "key_expired", Message: "This API key has expired."}
 	}
 	return &Principal{KeyID: k.ID, TeamID: k.TeamID, UserID: k.UserID, Role: k.Role, Scopes: k.Scopes, Models: k.Models,
-		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: c.team, Org: c.org, User: c.user}, nil
+		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, ModelLimits: k.ModelLimits, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: c.team, Org: c.org, User: c.user}, nil
 }
 
 func (a *Authenticator) lookup(ctx context.Context, hash string) (cached, error) {

@@ -233,3 +233,46 @@ func TestUserBudget(t *testing.T) {
 		t.Errorf("after lifting: %d %s", status, out)
 	}
 }
+
+// Limits per model within a key and within a team: only that model's
+// requests count against them.
+func TestModelLimits(t *testing.T) {
+	_, up := startMock(t, mock.Options{})
+	gw := gatewayOver(t, pricedConfig, map[string]string{"A": up})
+	for _, bad := range []string{`{"name":"x","model_limits":{"gpt":{"rpm":-1}}}`, `{"name":"x","model_limits":{"":{"rpm":1}}}`, `{"name":"x","model_limits":{"gpt":{"rpn":1}}}`, `{"name":"x","model_limits":["gpt"]}`} {
+		if status, out := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/keys", bad); status != 400 {
+			t.Errorf("%s: %d %s", bad, status, out.Raw)
+		}
+	}
+	key := newKey(t, gw.URL, `{"name":"per-model","model_limits":{"gpt":{"rpm":2}}}`)
+	statuses := func(key, model string, n int) (out []int) {
+		for range n {
+			status, _, _ := chatAs(gw.URL, key, model)
+			out = append(out, status)
+		}
+		return out
+	}
+	if got := statuses(key, "gpt", 3); got[0] != 200 || got[1] != 200 || got[2] != 429 {
+		t.Errorf("gpt with rpm 2: %v", got)
+	}
+	if got := statuses(key, "unpriced", 4); got[3] != 200 {
+		t.Errorf("another model counted against gpt's limit: %v", got)
+	}
+
+	_, team := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"pm","model_limits":{"unpriced":{"rpm":3}}}`)
+	if team.Get("model_limits.unpriced.rpm").Int() != 3 {
+		t.Fatalf("team: %s", team.Raw)
+	}
+	a := newKey(t, gw.URL, `{"name":"a","team_id":"`+team.Get("id").String()+`"}`)
+	b := newKey(t, gw.URL, `{"name":"b","team_id":"`+team.Get("id").String()+`"}`)
+	got := append(statuses(a, "unpriced", 2), statuses(b, "unpriced", 2)...)
+	if got[0] != 200 || got[1] != 200 || got[2] != 200 || got[3] != 429 {
+		t.Errorf("team's unpriced rpm 3 over two keys: %v", got)
+	}
+	if got := statuses(b, "gpt", 2); got[0] != 200 || got[1] != 200 {
+		t.Errorf("gpt limited by the team's unpriced limit: %v", got)
+	}
+	if status, _ := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/teams/"+team.Get("id").String(), `{"model_limits":{"gpt":{"tpm":-1}}}`); status != 400 {
+		t.Errorf("negative team model limit: %d", status)
+	}
+}

@@ -17,7 +17,7 @@ const defaultMaxOutput = 4096
 // policies are the limits that apply to a caller: the key's own, its
 // team's, its user's and its organization's, admitted together (all or
 // nothing).
-func policies(p *auth.Principal) (ps []limits.Policy, tokens, budget bool) {
+func policies(p *auth.Principal, model string) (ps []limits.Policy, tokens, budget bool) {
 	if p == nil || p.Master || p.KeyID == "" {
 		return nil, false, false
 	}
@@ -34,8 +34,14 @@ func policies(p *auth.Principal) (ps []limits.Policy, tokens, budget bool) {
 		budget = budget || pol.HasBudget
 	}
 	add("key:"+p.KeyID, p.RPM, p.TPM, p.MaxParallel, p.BudgetUSD, p.BudgetPeriod)
+	if l, ok := p.ModelLimits[model]; ok {
+		add("key:"+p.KeyID+"|model:"+model, l.RPM, l.TPM, l.MaxParallel, nil, "")
+	}
 	if t := p.Team; t != nil {
 		add("team:"+t.ID, t.RPM, t.TPM, t.MaxParallel, t.MaxBudgetUSD, t.BudgetPeriod)
+		if l, ok := t.ModelLimits[model]; ok {
+			add("team:"+t.ID+"|model:"+model, l.RPM, l.TPM, l.MaxParallel, nil, "")
+		}
 	}
 	if u := p.User; u != nil {
 		add("user:"+u.ID, 0, 0, 0, u.MaxBudgetUSD, u.BudgetPeriod)
@@ -51,7 +57,7 @@ func policies(p *auth.Principal) (ps []limits.Policy, tokens, budget bool) {
 // among the group's deployments. It returns nil (and has answered) when
 // the request must not go on.
 func (s *Server) admit(ctx context.Context, w http.ResponseWriter, st *reqState, rec *Record, group *gateway.Group, rest string, promptTokens func() int64, maxOutput int64) (*limits.Ticket, bool) {
-	ps, needTokens, needBudget := policies(st.who)
+	ps, needTokens, needBudget := policies(st.who, rec.Model)
 	if ps == nil || s.limiter == nil {
 		return nil, true
 	}

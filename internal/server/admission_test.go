@@ -49,7 +49,7 @@ func BenchmarkAdmission(b *testing.B) {
 				if aerr != nil {
 					b.Fatal(aerr)
 				}
-				ps, _, _ := policies(p)
+				ps, _, _ := policies(p, "gpt")
 				t, aerr := l.Admit(ctx, ps, limits.Request{Tokens: 4200, CostUSD: 0.003})
 				if aerr != nil {
 					b.Fatal(aerr)

@@ -29,11 +29,38 @@ type Key struct {
 	RPM          int             `json:"rpm,omitempty"`
 	TPM          int             `json:"tpm,omitempty"`
 	MaxParallel  int             `json:"max_parallel,omitempty"`
+	ModelLimits  ModelLimits     `json:"model_limits,omitempty"`
 	Metadata     json.RawMessage `json:"metadata,omitempty"`
 	ExpiresAt    *time.Time      `json:"expires_at,omitempty"`
 	RevokedAt    *time.Time      `json:"revoked_at,omitempty"`
 	LastUsedAt   *time.Time      `json:"last_used_at,omitempty"`
 	CreatedAt    time.Time       `json:"created_at"`
+}
+
+// ModelLimit is what one model may use within a key or team.
+type ModelLimit struct {
+	RPM         int `json:"rpm,omitempty"`
+	TPM         int `json:"tpm,omitempty"`
+	MaxParallel int `json:"max_parallel,omitempty"`
+}
+
+// ModelLimits are limits per model name (as clients ask for it).
+type ModelLimits map[string]ModelLimit
+
+func (m ModelLimits) encode() string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func decodeModelLimits(s string) ModelLimits {
+	var m ModelLimits
+	if s != "" && s != "{}" {
+		json.Unmarshal([]byte(s), &m)
+	}
+	return m
 }
 
 // NewID returns a time-ordered id with a prefix ("key_", "team_", ...), so
@@ -82,9 +109,9 @@ func (s *Store) CreateKey(ctx context.Context, k *Key, actor string) error {
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO api_keys (id, name, key_hash, prefix, role, scopes, team_id, user_id, models,
-			max_budget_usd, budget_period, rpm, tpm, max_parallel, metadata, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+			max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
 			k.ID, k.Name, k.Hash, k.Prefix, k.Role, k.Scopes, nullable(k.TeamID), nullable(k.UserID), string(models),
-			budget, k.BudgetPeriod, k.RPM, k.TPM, k.MaxParallel, meta, millis(k.ExpiresAt), k.CreatedAt.UnixMilli())
+			budget, k.BudgetPeriod, k.RPM, k.TPM, k.MaxParallel, k.ModelLimits.encode(), meta, millis(k.ExpiresAt), k.CreatedAt.UnixMilli())
 		if isUnique(err) {
 			return ErrConflict
 		}
@@ -98,17 +125,17 @@ func (s *Store) CreateKey(ctx context.Context, k *Key, actor string) error {
 	})
 }
 
-const keyColumns = `id, name, key_hash, prefix, role, scopes, team_id, user_id, models, max_budget_usd, budget_period, rpm, tpm, max_parallel, metadata, expires_at, revoked_at, last_used_at, created_at`
+const keyColumns = `id, name, key_hash, prefix, role, scopes, team_id, user_id, models, max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, expires_at, revoked_at, last_used_at, created_at`
 
 func scanKey(row interface{ Scan(...any) error }) (*Key, error) {
 	var k Key
 	var team, user sql.NullString
-	var models, meta string
+	var models, meta, modelLimits string
 	var budget sql.NullFloat64
 	var expires, revoked, used sql.NullInt64
 	var created int64
 	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.Role, &k.Scopes, &team, &user, &models, &budget,
-		&k.BudgetPeriod, &k.RPM, &k.TPM, &k.MaxParallel, &meta, &expires, &revoked, &used, &created); err != nil {
+		&k.BudgetPeriod, &k.RPM, &k.TPM, &k.MaxParallel, &modelLimits, &meta, &expires, &revoked, &used, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -116,6 +143,7 @@ func scanKey(row interface{ Scan(...any) error }) (*Key, error) {
 	}
 	k.TeamID, k.UserID = team.String, user.String
 	json.Unmarshal([]byte(models), &k.Models)
+	k.ModelLimits = decodeModelLimits(modelLimits)
 	if k.Models == nil {
 		k.Models = []string{}
 	}

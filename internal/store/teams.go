@@ -15,16 +15,17 @@ type Team struct {
 	OrgID string `json:"org_id,omitempty"`
 	Name  string `json:"name"`
 	// Limits shared by every key of the team, on top of each key's own.
-	MaxBudgetUSD *float64  `json:"max_budget_usd"`
-	BudgetPeriod string    `json:"budget_period"`
-	RPM          int       `json:"rpm"`
-	TPM          int       `json:"tpm"`
-	MaxParallel  int       `json:"max_parallel"`
-	Models       []string  `json:"models"` // allowed models; empty allows all
-	CreatedAt    time.Time `json:"created_at"`
+	MaxBudgetUSD *float64    `json:"max_budget_usd"`
+	BudgetPeriod string      `json:"budget_period"`
+	RPM          int         `json:"rpm"`
+	TPM          int         `json:"tpm"`
+	MaxParallel  int         `json:"max_parallel"`
+	ModelLimits  ModelLimits `json:"model_limits,omitempty"`
+	Models       []string    `json:"models"` // allowed models; empty allows all
+	CreatedAt    time.Time   `json:"created_at"`
 }
 
-const teamColumns = `id, org_id, name, max_budget_usd, budget_period, rpm, tpm, max_parallel, models, created_at`
+const teamColumns = `id, org_id, name, max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, models, created_at`
 
 func modelsJSON(m []string) string {
 	if len(m) == 0 {
@@ -66,8 +67,8 @@ func (s *Store) CreateTeam(ctx context.Context, t *Team, actor string) error {
 		if t.BudgetPeriod == "" {
 			t.BudgetPeriod = "monthly"
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO teams (`+teamColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`),
-			t.ID, nullable(t.OrgID), t.Name, t.MaxBudgetUSD, t.BudgetPeriod, t.RPM, t.TPM, t.MaxParallel, modelsJSON(t.Models), t.CreatedAt.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO teams (`+teamColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`),
+			t.ID, nullable(t.OrgID), t.Name, t.MaxBudgetUSD, t.BudgetPeriod, t.RPM, t.TPM, t.MaxParallel, t.ModelLimits.encode(), modelsJSON(t.Models), t.CreatedAt.UnixMilli()); err != nil {
 			return s.writeErr(err)
 		}
 		return s.audit(ctx, tx, actor, "team.create", t.ID, nil, t)
@@ -78,9 +79,9 @@ func scanTeam(row interface{ Scan(...any) error }) (*Team, error) {
 	var t Team
 	var org sql.NullString
 	var budget sql.NullFloat64
-	var models string
+	var models, modelLimits string
 	var created int64
-	if err := row.Scan(&t.ID, &org, &t.Name, &budget, &t.BudgetPeriod, &t.RPM, &t.TPM, &t.MaxParallel, &models, &created); err != nil {
+	if err := row.Scan(&t.ID, &org, &t.Name, &budget, &t.BudgetPeriod, &t.RPM, &t.TPM, &t.MaxParallel, &modelLimits, &models, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -91,6 +92,7 @@ func scanTeam(row interface{ Scan(...any) error }) (*Team, error) {
 		t.MaxBudgetUSD = &budget.Float64
 	}
 	json.Unmarshal([]byte(models), &t.Models)
+	t.ModelLimits = decodeModelLimits(modelLimits)
 	return &t, nil
 }
 
@@ -130,8 +132,8 @@ func (s *Store) UpdateTeam(ctx context.Context, id string, change func(*Team) er
 		if err := change(&after); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET name = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, max_parallel = ?, models = ? WHERE id = ?`),
-			after.Name, after.MaxBudgetUSD, after.BudgetPeriod, after.RPM, after.TPM, after.MaxParallel, modelsJSON(after.Models), id); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET name = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, max_parallel = ?, model_limits = ?, models = ? WHERE id = ?`),
+			after.Name, after.MaxBudgetUSD, after.BudgetPeriod, after.RPM, after.TPM, after.MaxParallel, after.ModelLimits.encode(), modelsJSON(after.Models), id); err != nil {
 			return s.writeErr(err)
 		}
 		out = &after
