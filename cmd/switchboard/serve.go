@@ -116,7 +116,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer stopPruning()
 	go reqlog.Prune(pruneCtx, st, cfg.Log.Retention.D(), time.Hour, log)
 	adm := admin.New(st, authn, log)
-	adm.Secrets = ring
+	adm.Secrets, adm.Limiter = ring, limiter
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
 		Admin: adm, Limiter: limiter,
 		OnRecord: func(r *server.Record) { logs.Record(r) }})

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/api"
 	"github.com/switchboard-gw/switchboard/internal/api/openai"
 	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/secret"
 	"github.com/switchboard-gw/switchboard/internal/store"
 )
@@ -57,6 +58,8 @@ type Handler struct {
 	MaxBody int64
 	// Secrets seals stored credentials; without it they cannot be set.
 	Secrets *secret.Keyring
+	// Limiter, if set, reports budgets' standing.
+	Limiter *limits.Limiter
 }
 
 // New builds the admin API.
@@ -75,6 +78,7 @@ func New(st *store.Store, a *auth.Authenticator, log *slog.Logger) *Handler {
 	h.logRoutes()
 	h.orgRoutes()
 	h.credentialRoutes()
+	h.budgetRoutes()
 	h.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path + "."})
 	})

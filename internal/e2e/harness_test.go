@@ -123,6 +123,7 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	if adm.Secrets, err = secret.ForConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
+	adm.Limiter = limiter
 	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: adm, Limiter: limiter}
 	g.limiter = limiter
 	// The request log, as serve wires it, flushing often so tests see rows soon.

@@ -319,7 +319,8 @@ func TestAdminOpenAPI(t *testing.T) {
 		"POST /admin/v1/users", "GET /admin/v1/users", "GET /admin/v1/users/{id}", "PATCH /admin/v1/users/{id}", "DELETE /admin/v1/users/{id}",
 		"GET /admin/v1/logs", "GET /admin/v1/usage",
 		"POST /admin/v1/organizations", "GET /admin/v1/organizations", "GET /admin/v1/organizations/{id}", "PATCH /admin/v1/organizations/{id}", "DELETE /admin/v1/organizations/{id}",
-		"GET /admin/v1/credentials", "PUT /admin/v1/credentials/{name}", "DELETE /admin/v1/credentials/{name}"}
+		"GET /admin/v1/credentials", "PUT /admin/v1/credentials/{name}", "DELETE /admin/v1/credentials/{name}",
+		"GET /admin/v1/budgets/{subject}"}
 	for _, s := range served {
 		if !documented[s] {
 			t.Errorf("%s is served but not documented", s)
@@ -333,7 +334,7 @@ func TestAdminOpenAPI(t *testing.T) {
 	for _, s := range served {
 		method, path, _ := strings.Cut(s, " ")
 		named := strings.Contains(path, "{")
-		path = strings.NewReplacer("{id}", "key_none", "{name}", "none").Replace(path)
+		path = strings.NewReplacer("{id}", "key_none", "{name}", "none", "{subject}", "key:none").Replace(path)
 		status, _ := adminCall(t, gw.URL, masterKey, method, path, `{"name":"x"}`)
 		if status == 404 && !named {
 			t.Errorf("%s: 404", s)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -216,9 +217,30 @@ func TestUserBudget(t *testing.T) {
 	if ok, refused := budgetBurst(t, gw.URL, keys, 80); ok < 20 {
 		t.Errorf("%d ok, %d refused", ok, refused)
 	}
-	checkLedger(t, gw, "user:"+uid, "weekly", 20*worst)
+	spent := checkLedger(t, gw, "user:"+uid, "weekly", 20*worst)
+
+	// The budget's standing, through the admin API, within the caller's scope.
+	status, b := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/budgets/user:"+uid, "")
+	if status != 200 || b.Get("budget_period").String() != "weekly" || b.Get("reserved_usd").Float() != 0 ||
+		math.Abs(b.Get("spent_usd").Float()-spent) > 1e-9 || math.Abs(b.Get("remaining_usd").Float()-(20*worst-spent)) > 1e-9 || !strings.Contains(b.Get("window").String(), "W") {
+		t.Errorf("budget standing: %d %s (spent $%v)", status, b.Raw, spent)
+	}
+	stranger := newKey(t, gw.URL, `{"name":"stranger","scopes":["admin:read"]}`)
+	for path, want := range map[string]int{"user:" + uid: 404, "team:" + tid: 404, "key:none": 404} {
+		if status, _ := adminCall(t, gw.URL, stranger, "GET", "/admin/v1/budgets/"+path, ""); status != want {
+			t.Errorf("developer outside the team reading %s: %d", path, status)
+		}
+	}
+	for path, want := range map[string]int{"planet:x": 400, "team:" + tid: 404, "user:nobody": 404} {
+		if status, _ := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/budgets/"+path, ""); status != want {
+			t.Errorf("%s: %d, want %d", path, status, want)
+		}
+	}
 
 	lead := newKey(t, gw.URL, `{"name":"lead","role":"team_admin","team_id":"`+tid+`","scopes":["admin:read","admin:write"]}`)
+	if status, _ := adminCall(t, gw.URL, lead, "GET", "/admin/v1/budgets/user:"+uid, ""); status != 200 {
+		t.Errorf("team admin reading a member's budget: %d", status)
+	}
 	if status, out := adminCall(t, gw.URL, lead, "PATCH", "/admin/v1/users/"+uid, `{"max_budget_usd":1000}`); status != 403 {
 		t.Errorf("team admin raising a budget: %d %s", status, out.Raw)
 	}
