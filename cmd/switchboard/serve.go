@@ -15,8 +15,8 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/auth"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/demo"
-	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/limits"
+	"github.com/switchboard-gw/switchboard/internal/live"
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	"github.com/switchboard-gw/switchboard/internal/provider"
 	_ "github.com/switchboard-gw/switchboard/internal/provider/all"
@@ -95,9 +95,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err := secret.ResolveProviders(ctx, cfg, ring, st.CredentialSealed); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	gw, err := gateway.New(cfg)
+	// Model groups: the file's plus those defined through the admin API.
+	models := live.New(cfg, st, log)
+	gw, err := models.Initial(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("serve: %w", err)
 	}
 	secret := cfg.SecretKey
 	if secret == "" {
@@ -115,11 +117,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	pruneCtx, stopPruning := context.WithCancel(context.Background())
 	defer stopPruning()
 	go reqlog.Prune(pruneCtx, st, cfg.Log.Retention.D(), time.Hour, log)
+	go models.Watch(pruneCtx, 5*time.Second) // other replicas' changes
 	adm := admin.New(st, authn, log)
-	adm.Secrets, adm.Limiter = ring, limiter
+	adm.Secrets, adm.Limiter, adm.Models = ring, limiter, models
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
 		Admin: adm, Limiter: limiter,
 		OnRecord: func(r *server.Record) { logs.Record(r) }})
+	models.Serve(srv)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

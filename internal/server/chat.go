@@ -87,7 +87,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	if group.ContextWindow > 0 {
 		greq.PromptTokens = func() int64 { return promptTokens(body) }
 	}
-	res, err := s.gw.Chat(ctx, st.log, greq)
+	res, err := s.gw.Load().Chat(ctx, st.log, greq)
 	if err != nil {
 		s.failAttempts(w, st, rec, err)
 		return
@@ -184,7 +184,7 @@ func (s *Server) resolve(w http.ResponseWriter, st *reqState, rec *Record, model
 			Message: "This API key may not use the model " + strconv.Quote(model) + "."})
 		return nil, "", false
 	}
-	group, rest, ok := s.gw.Router.Resolve(model)
+	group, rest, ok := s.gw.Load().Router.Resolve(model)
 	if !ok {
 		s.fail(w, st, rec, api.ModelNotFound(model))
 		return nil, "", false

@@ -32,7 +32,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 	}
 	greq := &gateway.Request{Group: group, Rest: rest, Body: body, Embed: &f}
 	fallbackOverride(r, greq)
-	res, err := s.gw.Embed(ctx, st.log, greq)
+	res, err := s.gw.Load().Embed(ctx, st.log, greq)
 	if err != nil {
 		s.failAttempts(w, st, rec, err)
 		return
@@ -63,7 +63,7 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request, st *reqState) {
 		Created int64  `json:"created"`
 		OwnedBy string `json:"owned_by"`
 	}
-	names := s.gw.Router.Names()
+	names := s.gw.Load().Router.Names()
 	list := struct {
 		Object string  `json:"object"`
 		Data   []model `json:"data"`

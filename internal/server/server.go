@@ -42,6 +42,10 @@ type Options struct {
 	Limiter *limits.Limiter
 }
 
+// SetGateway swaps in a gateway built from changed configuration;
+// requests already running finish on the one they started with.
+func (s *Server) SetGateway(g *gateway.Gateway) { s.gw.Store(g) }
+
 // Record describes one finished inference request.
 type Record struct {
 	RequestID string
@@ -75,7 +79,7 @@ type Record struct {
 // Server serves the inference and operations endpoints.
 type Server struct {
 	cfg      *config.Config
-	gw       *gateway.Gateway
+	gw       atomic.Pointer[gateway.Gateway] // swapped when models change at run time
 	log      *slog.Logger
 	auth     *auth.Authenticator
 	store    interface{ Ping(context.Context) error }
@@ -92,7 +96,6 @@ type Server struct {
 func New(o Options) *Server {
 	s := &Server{
 		cfg:      o.Config,
-		gw:       o.Gateway,
 		log:      o.Log,
 		auth:     o.Auth,
 		store:    o.Store,
@@ -102,6 +105,7 @@ func New(o Options) *Server {
 		onRecord: o.OnRecord,
 		mux:      http.NewServeMux(),
 	}
+	s.gw.Store(o.Gateway)
 	if s.log == nil {
 		s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
