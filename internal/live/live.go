@@ -64,6 +64,12 @@ func (m *Models) Stored(ctx context.Context) (map[string][]byte, string, error) 
 func (m *Models) Initial(ctx context.Context) (*gateway.Gateway, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.rebuild(ctx)
+}
+
+// rebuild builds from the stored groups and records their version; the
+// caller holds mu.
+func (m *Models) rebuild(ctx context.Context) (*gateway.Gateway, error) {
 	defs, version, err := m.Stored(ctx)
 	if err != nil {
 		return nil, err
@@ -89,19 +95,14 @@ func (m *Models) Serve(target Swapper) {
 func (m *Models) Reload(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	defs, version, err := m.Stored(ctx)
+	gw, err := m.rebuild(ctx)
 	if err != nil {
-		return err
-	}
-	gw, err := m.Build(defs)
-	if err != nil {
-		m.log.Error("model groups: stored definitions do not build; keeping the running ones", "error", err.Error())
+		m.log.Error("model groups: could not rebuild from the database; keeping the running ones", "error", err.Error())
 		return err
 	}
 	if m.target != nil {
 		m.target.SetGateway(gw)
 	}
-	m.version = version
 	return nil
 }
 

@@ -121,11 +121,15 @@ func (s *Server) settle(rec *Record) {
 // has been sent.
 func (s *Server) alertBudgets(rec *Record) {
 	for _, p := range rec.ticket.Budgets() {
+		key := p.Subject + "|" + s.limiter.Window(p)
+		if _, seen := s.alerted.Load(key); seen {
+			continue // alerted already this period: no need to read the spend
+		}
 		spent, _, err := s.limiter.Spent(context.Background(), p)
 		if err != nil || spent < s.cfg.Budgets.AlertAt*p.BudgetUSD {
 			continue
 		}
-		if _, seen := s.alerted.LoadOrStore(p.Subject+"|"+s.limiter.Window(p), true); seen {
+		if _, seen := s.alerted.LoadOrStore(key, true); seen {
 			continue
 		}
 		s.log.Warn("budget alert: spend reached the alert share", "subject", p.Subject, "spent_usd", spent, "budget_usd", p.BudgetUSD,
