@@ -90,14 +90,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
-	// Provider settings may name stored credentials; they are opened now,
-	// and a missing one stops the start.
-	if err := secret.ResolveProviders(ctx, cfg, ring, st.CredentialSealed); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	// Model groups: the file's plus those defined through the admin API.
-	models := live.New(cfg, st, log)
-	gw, err := models.Initial(ctx)
+	// Providers and model groups: the file's plus those defined through
+	// the admin API. Credentials they name are opened on every build; a
+	// missing one stops the start.
+	runtime := live.New(cfg, st, ring, log)
+	gw, err := runtime.Initial(ctx)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -117,13 +114,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	pruneCtx, stopPruning := context.WithCancel(context.Background())
 	defer stopPruning()
 	go reqlog.Prune(pruneCtx, st, cfg.Log.Retention.D(), time.Hour, log)
-	go models.Watch(pruneCtx, 5*time.Second) // other replicas' changes
+	go runtime.Watch(pruneCtx, 5*time.Second) // other replicas' changes
 	adm := admin.New(st, authn, log)
-	adm.Secrets, adm.Limiter, adm.Models = ring, limiter, models
+	adm.Secrets, adm.Limiter, adm.Runtime = ring, limiter, runtime
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
 		Admin: adm, Limiter: limiter,
 		OnRecord: func(r *server.Record) { logs.Record(r) }})
-	models.Serve(srv)
+	runtime.Serve(srv)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

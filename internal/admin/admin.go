@@ -60,8 +60,8 @@ type Handler struct {
 	Secrets *secret.Keyring
 	// Limiter, if set, reports budgets' standing.
 	Limiter *limits.Limiter
-	// Models, if set, serves run-time model groups.
-	Models ModelRuntime
+	// Runtime, if set, serves run-time providers and model groups.
+	Runtime Runtime
 }
 
 // New builds the admin API.
@@ -82,6 +82,7 @@ func New(st *store.Store, a *auth.Authenticator, log *slog.Logger) *Handler {
 	h.credentialRoutes()
 	h.budgetRoutes()
 	h.modelRoutes()
+	h.providerRoutes()
 	h.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path + "."})
 	})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/api"
 	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/live"
 	"github.com/switchboard-gw/switchboard/internal/store"
 )
 
@@ -54,6 +55,7 @@ func (h *Handler) putCredential(w http.ResponseWriter, r *http.Request, p *auth.
 		h.storeErr(w, err)
 		return
 	}
+	h.reload(r.Context()) // a rotated value is used at once
 	writeJSON(w, http.StatusOK, c)
 }
 
@@ -69,9 +71,16 @@ func (h *Handler) listCredentials(w http.ResponseWriter, r *http.Request, _ *aut
 	writeJSON(w, http.StatusOK, map[string]any{"data": all})
 }
 
+// deleteCredential refuses to remove a credential a provider still uses.
 func (h *Handler) deleteCredential(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if err := h.store.DeleteCredential(r.Context(), r.PathValue("name"), p.Actor()); err != nil {
-		h.storeErr(w, err)
+	name := r.PathValue("name")
+	remove := func() error { return h.store.DeleteCredential(r.Context(), name, p.Actor()) }
+	if h.Runtime == nil {
+		if err := remove(); err != nil {
+			h.storeErr(w, err)
+			return
+		}
+	} else if !h.change(w, r, func(d *live.Defs) { d.Pending = map[string]*string{name: nil} }, remove, stillInUse) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

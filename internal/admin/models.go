@@ -8,7 +8,9 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/api"
 	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/live"
 	"github.com/switchboard-gw/switchboard/internal/store"
 )
 
@@ -24,11 +26,13 @@ func init() {
 	writes[ModelsWrite] = true
 }
 
-// ModelRuntime checks and applies run-time model groups (live.Models).
-type ModelRuntime interface {
-	Stored(ctx context.Context) (map[string][]byte, string, error)
-	Build(defs map[string][]byte) (*gateway.Gateway, error)
+// Runtime checks and applies run-time providers and model groups
+// (live.Runtime).
+type Runtime interface {
+	Stored(ctx context.Context) (live.Defs, string, error)
+	Build(ctx context.Context, defs live.Defs) (*gateway.Gateway, error)
 	Reload(ctx context.Context) error
+	FileProviders() []config.Provider
 }
 
 func (h *Handler) modelRoutes() {
@@ -37,49 +41,78 @@ func (h *Handler) modelRoutes() {
 	h.route("DELETE /admin/v1/models/{name}", ModelsWrite, h.deleteModel)
 }
 
-// change checks the stored groups as changed by edit build, then stores
-// the change and serves it; an invalid result is a 400 and nothing moves.
-func (h *Handler) change(w http.ResponseWriter, r *http.Request, edit func(map[string][]byte), apply func() error) bool {
-	if h.Models == nil {
-		writeErr(w, &api.Error{Status: http.StatusServiceUnavailable, Type: api.TypeServer, Code: "unavailable", Message: "Run-time model groups are not enabled here."})
+// refusal answers a change whose result does not build.
+type refusal struct {
+	status int
+	code   string
+}
+
+var (
+	invalidChange = refusal{http.StatusBadRequest, "invalid_model"}
+	stillInUse    = refusal{http.StatusConflict, "in_use"}
+)
+
+// change checks the stored definitions as changed by edit, then stores
+// the change with apply and serves it; a result that does not build is
+// answered with the refusal and nothing moves.
+func (h *Handler) change(w http.ResponseWriter, r *http.Request, edit func(*live.Defs), apply func() error, refuse refusal) bool {
+	if h.Runtime == nil {
+		writeErr(w, &api.Error{Status: http.StatusServiceUnavailable, Type: api.TypeServer, Code: "unavailable", Message: "Run-time configuration is not enabled here."})
 		return false
 	}
-	defs, _, err := h.Models.Stored(r.Context())
+	defs, _, err := h.Runtime.Stored(r.Context())
 	if err != nil {
 		h.storeErr(w, err)
 		return false
 	}
-	edit(defs)
-	if _, err := h.Models.Build(defs); err != nil {
-		writeErr(w, api.BadRequest("", "invalid_model", "%s", err.Error()))
+	edit(&defs)
+	if _, err := h.Runtime.Build(r.Context(), defs); err != nil {
+		writeErr(w, &api.Error{Status: refuse.status, Type: api.TypeInvalidRequest, Code: refuse.code, Message: err.Error()})
 		return false
 	}
 	if err := apply(); err != nil {
 		h.storeErr(w, err)
 		return false
 	}
-	if err := h.Models.Reload(r.Context()); err != nil {
-		h.log.Error("model groups: stored but not applied", "error", err.Error())
-	}
+	h.reload(r.Context())
 	return true
+}
+
+// reload serves what was just stored; other replicas follow by polling.
+func (h *Handler) reload(ctx context.Context) {
+	if h.Runtime == nil {
+		return
+	}
+	if err := h.Runtime.Reload(ctx); err != nil {
+		h.log.Error("run-time configuration: stored but not applied", "error", err.Error())
+	}
+}
+
+// readObject reads a body that must be a JSON object.
+func (h *Handler) readObject(w http.ResponseWriter, r *http.Request, what string) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.MaxBody))
+	if err != nil || !json.Valid(body) || len(body) == 0 || body[0] != '{' {
+		writeErr(w, api.BadRequest("", "invalid_json", "The body must be a JSON object: %s as in the config file.", what))
+		return nil, false
+	}
+	return body, true
 }
 
 func (h *Handler) putModel(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	name := r.PathValue("name")
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.MaxBody))
-	if err != nil || !json.Valid(body) || len(body) == 0 || body[0] != '{' {
-		writeErr(w, api.BadRequest("", "invalid_json", "The body must be a JSON object: a model group as in the config file."))
+	body, ok := h.readObject(w, r, "a model group")
+	if !ok {
 		return
 	}
-	g := &store.ModelGroup{Name: name, Definition: string(body)}
-	if h.change(w, r, func(defs map[string][]byte) { defs[name] = body }, func() error { return h.store.PutModelGroup(r.Context(), g, p.Actor()) }) {
-		writeJSON(w, http.StatusOK, map[string]any{"name": name, "updated_at": g.UpdatedAt, "definition": json.RawMessage(body)})
+	g := &store.Definition{Name: name, Definition: string(body)}
+	if h.change(w, r, func(d *live.Defs) { d.Models[name] = body }, func() error { return h.store.PutModelGroup(r.Context(), g, p.Actor()) }, invalidChange) {
+		writeJSON(w, http.StatusOK, definitionJSON(g))
 	}
 }
 
 func (h *Handler) deleteModel(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	name := r.PathValue("name")
-	if h.change(w, r, func(defs map[string][]byte) { delete(defs, name) }, func() error { return h.store.DeleteModelGroup(r.Context(), name, p.Actor()) }) {
+	if h.change(w, r, func(d *live.Defs) { delete(d.Models, name) }, func() error { return h.store.DeleteModelGroup(r.Context(), name, p.Actor()) }, stillInUse) {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -92,7 +125,11 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request, _ *auth.Pri
 	}
 	out := make([]map[string]any, 0, len(groups))
 	for _, g := range groups {
-		out = append(out, map[string]any{"name": g.Name, "updated_at": g.UpdatedAt, "definition": json.RawMessage(g.Definition)})
+		out = append(out, definitionJSON(&g))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func definitionJSON(d *store.Definition) map[string]any {
+	return map[string]any{"name": d.Name, "updated_at": d.UpdatedAt, "definition": json.RawMessage(d.Definition)}
 }

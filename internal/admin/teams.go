@@ -243,7 +243,8 @@ func (h *Handler) updateTeam(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return
 	}
 	var req struct {
-		Name *string `json:"name"`
+		Name  *string `json:"name"`
+		OrgID *string `json:"org_id"` // "" takes the team out of its organization
 		teamLimits
 	}
 	if !h.decode(w, r, &req) {
@@ -253,15 +254,19 @@ func (h *Handler) updateTeam(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		writeErr(w, api.BadRequest("name", "invalid_value", "name must not be empty."))
 		return
 	}
-	// A team's limits bound its admins too: only admins change them.
-	if req.set() && !p.Master && p.Role != auth.RoleAdmin {
+	// A team's limits bound its admins too, and its organization's
+	// budget bounds it: only admins change them.
+	if (req.set() || req.OrgID != nil) && !p.Master && p.Role != auth.RoleAdmin {
 		writeErr(w, &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "forbidden",
-			Message: "Only admins change a team's budget, rate limits or models."})
+			Message: "Only admins change a team's organization, budget, rate limits or models."})
 		return
 	}
 	t, err := h.store.UpdateTeam(r.Context(), r.PathValue("id"), func(t *store.Team) error {
 		if req.Name != nil {
 			t.Name = *req.Name
+		}
+		if req.OrgID != nil {
+			t.OrgID = *req.OrgID
 		}
 		return asError(req.apply(t))
 	}, p.Actor())

@@ -57,6 +57,9 @@ type Config struct {
 	Source string `yaml:"-"`
 	// Demo marks the in-process demo: auth off, loopback only.
 	Demo bool `yaml:"-"`
+	// runtimeFrom gives, per list ("providers", "models"), the index
+	// where entries defined through the admin API start.
+	runtimeFrom map[string]int
 }
 
 // Log configures the process's structured log.
@@ -314,7 +317,7 @@ func (c *Config) Validate() error {
 
 	providers := map[string]bool{}
 	for i, p := range c.Providers {
-		key := fmt.Sprintf("providers[%d]", i)
+		key := c.entryKey("providers", i, p.Name)
 		if p.Name == "" {
 			errs.add(key+".name", "is required")
 		} else if providers[p.Name] {
@@ -338,7 +341,7 @@ func (c *Config) Validate() error {
 
 	models := map[string]bool{}
 	for i, m := range c.Models {
-		key := fmt.Sprintf("models[%d]", i)
+		key := c.entryKey("models", i, m.Name)
 		if m.Name == "" {
 			errs.add(key+".name", "is required")
 		} else if models[m.Name] {
@@ -382,7 +385,7 @@ func (c *Config) Validate() error {
 	for i, m := range c.Models {
 		for key, list := range map[string][]string{"fallbacks": m.Fallbacks, "context_window_fallbacks": m.ContextWindowFallbacks, "content_policy_fallbacks": m.ContentPolicyFallbacks} {
 			for j, f := range list {
-				k := fmt.Sprintf("models[%d].%s[%d]", i, key, j)
+				k := fmt.Sprintf("%s.%s[%d]", c.entryKey("models", i, m.Name), key, j)
 				switch {
 				case !models[f]:
 					errs.add(k, "unknown model %q", f)
@@ -394,7 +397,7 @@ func (c *Config) Validate() error {
 			}
 		}
 		if m.ContextWindow < 0 {
-			errs.add(fmt.Sprintf("models[%d].context_window", i), "must not be negative")
+			errs.add(c.entryKey("models", i, m.Name)+".context_window", "must not be negative")
 		}
 	}
 	if c.Budgets.AlertAt < 0 || c.Budgets.AlertAt > 1 {
@@ -443,7 +446,20 @@ type problems struct {
 }
 
 func (p *problems) add(key, format string, args ...any) {
-	p.list = append(p.list, fmt.Sprintf("%s: %s: %s", p.src, key, fmt.Sprintf(format, args...)))
+	src := p.src
+	if strings.Contains(key, `["`) { // an entry named, not numbered: not from the file
+		src = "admin API"
+	}
+	p.list = append(p.list, fmt.Sprintf("%s: %s: %s", src, key, fmt.Sprintf(format, args...)))
+}
+
+// entryKey names the i-th provider or model in a problem: by its place
+// in the file, or by name if it was defined through the admin API.
+func (c *Config) entryKey(list string, i int, name string) string {
+	if from, ok := c.runtimeFrom[list]; ok && i >= from {
+		return fmt.Sprintf("%s[%q]", list, name)
+	}
+	return fmt.Sprintf("%s[%d]", list, i)
 }
 
 func (p *problems) err() error {

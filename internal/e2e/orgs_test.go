@@ -33,12 +33,13 @@ func TestOrganizations(t *testing.T) {
 	}
 	// Two teams of the organization, each with a budget of its own far
 	// above the organization's, and two keys each.
-	var keys []string
+	var keys, teams []string
 	for _, name := range []string{"north", "south"} {
 		status, team := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"`+name+`","org_id":"`+oid+`","max_budget_usd":100}`)
 		if status != 201 {
 			t.Fatalf("%d %s", status, team.Raw)
 		}
+		teams = append(teams, team.Get("id").String())
 		for range 2 {
 			keys = append(keys, newKey(t, gw.URL, `{"name":"k","team_id":"`+team.Get("id").String()+`"}`))
 		}
@@ -58,6 +59,38 @@ func TestOrganizations(t *testing.T) {
 	}
 	if status, _ := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/organizations/"+oid, `{"budget_period":"hourly"}`); status != 400 {
 		t.Errorf("bad period: %d", status)
+	}
+
+	// Moving a team into an organization with no budget left binds its
+	// keys at once; the team it left is unaffected. Only admins move
+	// teams, and only into organizations that exist.
+	_, broke := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/organizations", `{"name":"broke","max_budget_usd":0}`)
+	south := teams[1]
+	if status, out := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/teams/"+south, `{"org_id":"org_nope"}`); status != 400 {
+		t.Errorf("unknown organization: %d %s", status, out.Raw)
+	}
+	southLead := newKey(t, gw.URL, `{"name":"south lead","role":"team_admin","team_id":"`+south+`","scopes":["admin:read","admin:write"]}`)
+	if status, _ := adminCall(t, gw.URL, southLead, "PATCH", "/admin/v1/teams/"+south, `{"org_id":""}`); status != 403 {
+		t.Errorf("a team admin moved their team: %d", status)
+	}
+	status, moved := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/teams/"+south, `{"org_id":"`+broke.Get("id").String()+`"}`)
+	if status != 200 || moved.Get("org_id").String() != broke.Get("id").String() || moved.Get("name").String() != "south" {
+		t.Fatalf("move: %d %s", status, moved.Raw)
+	}
+	if status, _, _ := chatAs(gw.URL, keys[2], "gpt"); status != 429 {
+		t.Errorf("a key of the moved team: %d, want 429 from its new organization's budget", status)
+	}
+	if status, _, _ := chatAs(gw.URL, keys[0], "gpt"); status != 200 {
+		t.Errorf("a key of the team left behind: %d", status)
+	}
+	if status, out := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/teams/"+south, `{"org_id":""}`); status != 200 || out.Get("org_id").Exists() && out.Get("org_id").String() != "" {
+		t.Errorf("detach: %d %s", status, out.Raw)
+	}
+	if status, _, _ := chatAs(gw.URL, keys[2], "gpt"); status != 200 {
+		t.Errorf("a key of a team with no organization: %d", status)
+	}
+	if status, _ := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/organizations/"+broke.Get("id").String(), ""); status != 204 {
+		t.Errorf("delete the emptied organization: %d", status)
 	}
 
 	// Only admins manage organizations.

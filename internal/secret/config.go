@@ -3,6 +3,7 @@ package secret
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/switchboard-gw/switchboard/internal/config"
@@ -31,21 +32,43 @@ func ForConfig(cfg *config.Config) (*Keyring, error) {
 func ResolveProviders(ctx context.Context, cfg *config.Config, k *Keyring, sealed func(ctx context.Context, name string) (string, error)) error {
 	for i := range cfg.Providers {
 		p := &cfg.Providers[i]
-		for field, v := range map[string]*string{"api_key": &p.APIKey, "access_key_id": &p.AccessKeyID, "secret_access_key": &p.SecretAccessKey} {
-			name, ok := strings.CutPrefix(*v, CredentialRef)
-			if !ok {
+		settings := map[string]*string{"api_key": &p.APIKey, "access_key_id": &p.AccessKeyID, "secret_access_key": &p.SecretAccessKey}
+		if len(p.Headers) > 0 {
+			p.Headers = maps.Clone(p.Headers) // the caller's copy of the config shares the map
+		}
+		for h, v := range p.Headers {
+			if strings.HasPrefix(v, CredentialRef) {
+				plain, err := open(ctx, k, sealed, v)
+				if err != nil {
+					return fmt.Errorf("providers[%d] (%s).headers.%s: %w", i, p.Name, h, err)
+				}
+				p.Headers[h] = plain
+			}
+		}
+		for field, v := range settings {
+			if !strings.HasPrefix(*v, CredentialRef) {
 				continue
 			}
-			s, err := sealed(ctx, name)
+			plain, err := open(ctx, k, sealed, *v)
 			if err != nil {
-				return fmt.Errorf("providers[%d] (%s).%s: credential %q: %w", i, p.Name, field, name, err)
-			}
-			plain, err := k.Open(s, name)
-			if err != nil {
-				return fmt.Errorf("providers[%d] (%s).%s: credential %q: %w", i, p.Name, field, name, err)
+				return fmt.Errorf("providers[%d] (%s).%s: %w", i, p.Name, field, err)
 			}
 			*v = plain
 		}
 	}
 	return nil
+}
+
+// open reads and opens the credential a reference names.
+func open(ctx context.Context, k *Keyring, sealed func(ctx context.Context, name string) (string, error), ref string) (string, error) {
+	name := strings.TrimPrefix(ref, CredentialRef)
+	s, err := sealed(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("credential %q: %w", name, err)
+	}
+	plain, err := k.Open(s, name)
+	if err != nil {
+		return "", fmt.Errorf("credential %q: %w", name, err)
+	}
+	return plain, nil
 }

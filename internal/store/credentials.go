@@ -18,24 +18,26 @@ type Credential struct {
 // PutCredential creates or replaces a credential; the audit entry names
 // it without its value.
 func (s *Store) PutCredential(ctx context.Context, c *Credential, actor string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.putCredential(ctx, tx, c, actor) })
+}
+
+func (s *Store) putCredential(ctx context.Context, tx *sql.Tx, c *Credential, actor string) error {
 	now := time.Now().UTC()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var created int64
-		err := tx.QueryRowContext(ctx, s.rebind(`SELECT created_at FROM credentials WHERE name = ?`), c.Name).Scan(&created)
-		action := "credential.update"
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			action, created = "credential.create", now.UnixMilli()
-			_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO credentials (name, sealed, created_at, updated_at) VALUES (?,?,?,?)`), c.Name, c.Sealed, created, now.UnixMilli())
-		case err == nil:
-			_, err = tx.ExecContext(ctx, s.rebind(`UPDATE credentials SET sealed = ?, updated_at = ? WHERE name = ?`), c.Sealed, now.UnixMilli(), c.Name)
-		}
-		if err != nil {
-			return err
-		}
-		c.CreatedAt, c.UpdatedAt = time.UnixMilli(created).UTC(), now
-		return s.audit(ctx, tx, actor, action, c.Name, nil, map[string]string{"name": c.Name})
-	})
+	var created int64
+	err := tx.QueryRowContext(ctx, s.rebind(`SELECT created_at FROM credentials WHERE name = ?`), c.Name).Scan(&created)
+	action := "credential.update"
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		action, created = "credential.create", now.UnixMilli()
+		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO credentials (name, sealed, created_at, updated_at) VALUES (?,?,?,?)`), c.Name, c.Sealed, created, now.UnixMilli())
+	case err == nil:
+		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE credentials SET sealed = ?, updated_at = ? WHERE name = ?`), c.Sealed, now.UnixMilli(), c.Name)
+	}
+	if err != nil {
+		return err
+	}
+	c.CreatedAt, c.UpdatedAt = time.UnixMilli(created).UTC(), now
+	return s.audit(ctx, tx, actor, action, c.Name, nil, map[string]string{"name": c.Name})
 }
 
 // Credentials lists every credential (sealed values included, for the

@@ -132,8 +132,8 @@ func (s *Store) UpdateTeam(ctx context.Context, id string, change func(*Team) er
 		if err := change(&after); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET name = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, max_parallel = ?, model_limits = ?, models = ? WHERE id = ?`),
-			after.Name, after.MaxBudgetUSD, after.BudgetPeriod, after.RPM, after.TPM, after.MaxParallel, after.ModelLimits.encode(), modelsJSON(after.Models), id); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET org_id = ?, name = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, max_parallel = ?, model_limits = ?, models = ? WHERE id = ?`),
+			nullable(after.OrgID), after.Name, after.MaxBudgetUSD, after.BudgetPeriod, after.RPM, after.TPM, after.MaxParallel, after.ModelLimits.encode(), modelsJSON(after.Models), id); err != nil {
 			return s.writeErr(err)
 		}
 		out = &after
