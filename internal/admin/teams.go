@@ -112,18 +112,46 @@ func (b *budgetFields) apply(budget **float64, period *string) *api.Error {
 	return nil
 }
 
-// teamLimits are the limit fields of a team body.
-type teamLimits struct {
-	budgetFields
+// rateFields are the rate and concurrency limits of a team or user body.
+type rateFields struct {
 	RPM         *int               `json:"rpm"`
 	TPM         *int               `json:"tpm"`
 	MaxParallel *int               `json:"max_parallel"`
-	Models      *[]string          `json:"models"`
 	ModelLimits *store.ModelLimits `json:"model_limits"`
 }
 
+func (l *rateFields) set() bool {
+	return l.RPM != nil || l.TPM != nil || l.MaxParallel != nil || l.ModelLimits != nil
+}
+
+// apply validates the fields and sets those sent.
+func (l *rateFields) apply(rpm, tpm, parallel *int, perModel *store.ModelLimits) *api.Error {
+	if (l.RPM != nil && *l.RPM < 0) || (l.TPM != nil && *l.TPM < 0) || (l.MaxParallel != nil && *l.MaxParallel < 0) {
+		return api.BadRequest("rpm", "invalid_value", "rpm, tpm and max_parallel must not be negative.")
+	}
+	if l.ModelLimits != nil {
+		if e := validModelLimits(*l.ModelLimits); e != nil {
+			return e
+		}
+		*perModel = *l.ModelLimits
+	}
+	for _, f := range []struct{ from, to *int }{{l.RPM, rpm}, {l.TPM, tpm}, {l.MaxParallel, parallel}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	return nil
+}
+
+// teamLimits are the limit fields of a team body.
+type teamLimits struct {
+	budgetFields
+	rateFields
+	Models *[]string `json:"models"`
+}
+
 func (l *teamLimits) set() bool {
-	return l.budgetFields.set() || l.RPM != nil || l.TPM != nil || l.MaxParallel != nil || l.Models != nil || l.ModelLimits != nil
+	return l.budgetFields.set() || l.rateFields.set() || l.Models != nil
 }
 
 // apply validates the fields and sets them on t.
@@ -131,23 +159,8 @@ func (l *teamLimits) apply(t *store.Team) *api.Error {
 	if aerr := l.budgetFields.apply(&t.MaxBudgetUSD, &t.BudgetPeriod); aerr != nil {
 		return aerr
 	}
-	if (l.RPM != nil && *l.RPM < 0) || (l.TPM != nil && *l.TPM < 0) || (l.MaxParallel != nil && *l.MaxParallel < 0) {
-		return api.BadRequest("rpm", "invalid_value", "rpm, tpm and max_parallel must not be negative.")
-	}
-	if l.MaxParallel != nil {
-		t.MaxParallel = *l.MaxParallel
-	}
-	if l.ModelLimits != nil {
-		if e := validModelLimits(*l.ModelLimits); e != nil {
-			return e
-		}
-		t.ModelLimits = *l.ModelLimits
-	}
-	if l.RPM != nil {
-		t.RPM = *l.RPM
-	}
-	if l.TPM != nil {
-		t.TPM = *l.TPM
+	if aerr := l.rateFields.apply(&t.RPM, &t.TPM, &t.MaxParallel, &t.ModelLimits); aerr != nil {
+		return aerr
 	}
 	if l.Models != nil {
 		for _, m := range *l.Models {
@@ -307,14 +320,23 @@ type userRequest struct {
 	Role   string `json:"role"`
 	TeamID string `json:"team_id"`
 	budgetFields
+	rateFields
+}
+
+// applyLimits sets the budget and rate fields sent on u.
+func (req *userRequest) applyLimits(u *store.User) *api.Error {
+	if e := req.budgetFields.apply(&u.MaxBudgetUSD, &u.BudgetPeriod); e != nil {
+		return e
+	}
+	return req.rateFields.apply(&u.RPM, &u.TPM, &u.MaxParallel, &u.ModelLimits)
 }
 
 // checkUser validates a user body and the caller's right to give that
 // role in that team.
 func checkUser(p *auth.Principal, req *userRequest) *api.Error {
-	// A user's budget bounds them: only admins set it.
-	if req.budgetFields.set() && !p.Master && p.Role != auth.RoleAdmin {
-		return &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "forbidden", Message: "Only admins set a user's budget."}
+	// A user's budget and limits bound them: only admins set them.
+	if (req.budgetFields.set() || req.rateFields.set()) && !p.Master && p.Role != auth.RoleAdmin {
+		return &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "forbidden", Message: "Only admins set a user's budget or rate limits."}
 	}
 	if !slices.Contains(auth.Roles, req.Role) {
 		return api.BadRequest("role", "invalid_value", "role must be one of %s.", strings.Join(auth.Roles, ", "))
@@ -350,7 +372,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return
 	}
 	u := &store.User{ID: store.NewID("user_"), Email: strings.ToLower(req.Email), Name: req.Name, Role: req.Role, TeamID: req.TeamID, BudgetPeriod: "monthly", CreatedAt: time.Now().UTC()}
-	if e := req.apply(&u.MaxBudgetUSD, &u.BudgetPeriod); e != nil {
+	if e := req.applyLimits(u); e != nil {
 		writeErr(w, e)
 		return
 	}
@@ -418,12 +440,13 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		writeErr(w, e)
 		return
 	}
-	next := &store.User{ID: u.ID, Name: req.Name, Role: req.Role, TeamID: req.TeamID, MaxBudgetUSD: u.MaxBudgetUSD, BudgetPeriod: u.BudgetPeriod}
-	if e := req.apply(&next.MaxBudgetUSD, &next.BudgetPeriod); e != nil {
+	next := *u
+	next.Name, next.Role, next.TeamID = req.Name, req.Role, req.TeamID
+	if e := req.applyLimits(&next); e != nil {
 		writeErr(w, e)
 		return
 	}
-	out, err := h.store.UpdateUser(r.Context(), next, p.Actor())
+	out, err := h.store.UpdateUser(r.Context(), &next, p.Actor())
 	h.answerUpdate(w, out, err)
 }
 

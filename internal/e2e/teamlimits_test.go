@@ -297,4 +297,39 @@ func TestModelLimits(t *testing.T) {
 	if status, _ := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/teams/"+team.Get("id").String(), `{"model_limits":{"gpt":{"tpm":-1}}}`); status != 400 {
 		t.Errorf("negative team model limit: %d", status)
 	}
+
+	// A user's limits are shared by every key they own: rpm 3 overall,
+	// and 1 for gpt within it.
+	_, own := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"rae's"}`)
+	tid := own.Get("id").String()
+	status, user := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/users", `{"email":"rae@example.com","team_id":"`+tid+`","rpm":3,"model_limits":{"gpt":{"rpm":1}}}`)
+	if status != 201 || user.Get("rpm").Int() != 3 || user.Get("model_limits.gpt.rpm").Int() != 1 {
+		t.Fatalf("user: %d %s", status, user.Raw)
+	}
+	uid := user.Get("id").String()
+	c := newKey(t, gw.URL, `{"name":"c","team_id":"`+tid+`","user_id":"`+uid+`"}`)
+	d := newKey(t, gw.URL, `{"name":"d","team_id":"`+tid+`","user_id":"`+uid+`"}`)
+	if got := append(statuses(c, "gpt", 1), statuses(d, "gpt", 1)...); got[0] != 200 || got[1] != 429 {
+		t.Errorf("user's gpt rpm 1 over two keys: %v", got)
+	}
+	// Limits are admitted all or nothing: the refused gpt request took
+	// nothing from the overall 3, of which gpt used one.
+	if got := append(statuses(d, "unpriced", 1), statuses(c, "unpriced", 2)...); got[0] != 200 || got[1] != 200 || got[2] != 429 {
+		t.Errorf("user's rpm 3 over two keys: %v", got)
+	}
+	lead := newKey(t, gw.URL, `{"name":"lead","role":"team_admin","team_id":"`+tid+`","scopes":["admin:read","admin:write"]}`)
+	if status, _ := adminCall(t, gw.URL, lead, "PATCH", "/admin/v1/users/"+uid, `{"rpm":100}`); status != 403 {
+		t.Errorf("team admin raising a user's rpm: %d", status)
+	}
+	for _, bad := range []string{`{"rpm":-1}`, `{"model_limits":{"gpt":{"max_parallel":-2}}}`, `{"tpm":"many"}`} {
+		if status, out := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/users/"+uid, bad); status != 400 {
+			t.Errorf("%s: %d %s", bad, status, out.Raw)
+		}
+	}
+	if status, out := adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/users/"+uid, `{"rpm":0,"model_limits":{}}`); status != 200 || out.Get("rpm").Int() != 0 {
+		t.Errorf("lifting: %d %s", status, out.Raw)
+	}
+	if got := statuses(c, "gpt", 2); got[0] != 200 || got[1] != 200 {
+		t.Errorf("after lifting the user's limits: %v", got)
+	}
 }

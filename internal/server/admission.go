@@ -44,7 +44,10 @@ func policies(p *auth.Principal, model string) (ps []limits.Policy, tokens, budg
 		}
 	}
 	if u := p.User; u != nil {
-		add("user:"+u.ID, 0, 0, 0, u.MaxBudgetUSD, u.BudgetPeriod)
+		add("user:"+u.ID, u.RPM, u.TPM, u.MaxParallel, u.MaxBudgetUSD, u.BudgetPeriod)
+		if l, ok := u.ModelLimits[model]; ok {
+			add("user:"+u.ID+"|model:"+model, l.RPM, l.TPM, l.MaxParallel, nil, "")
+		}
 	}
 	if o := p.Org; o != nil {
 		add("org:"+o.ID, 0, 0, 0, o.MaxBudgetUSD, o.BudgetPeriod)

@@ -42,10 +42,14 @@ type User struct {
 	Name   string `json:"name"`
 	Role   string `json:"role"`
 	TeamID string `json:"team_id,omitempty"`
-	// A budget shared by every key the user owns.
-	MaxBudgetUSD *float64  `json:"max_budget_usd"`
-	BudgetPeriod string    `json:"budget_period"`
-	CreatedAt    time.Time `json:"created_at"`
+	// A budget and limits shared by every key the user owns.
+	MaxBudgetUSD *float64    `json:"max_budget_usd"`
+	BudgetPeriod string      `json:"budget_period"`
+	RPM          int         `json:"rpm"`
+	TPM          int         `json:"tpm"`
+	MaxParallel  int         `json:"max_parallel"`
+	ModelLimits  ModelLimits `json:"model_limits,omitempty"`
+	CreatedAt    time.Time   `json:"created_at"`
 }
 
 // ErrInUse is returned when deleting a row others still refer to.
@@ -167,8 +171,8 @@ func (s *Store) CreateUser(ctx context.Context, u *User, actor string) error {
 		if u.BudgetPeriod == "" {
 			u.BudgetPeriod = "monthly"
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?)`),
-			u.ID, u.Email, u.Name, u.Role, nullable(u.TeamID), u.MaxBudgetUSD, u.BudgetPeriod, u.CreatedAt.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`),
+			u.ID, u.Email, u.Name, u.Role, nullable(u.TeamID), u.MaxBudgetUSD, u.BudgetPeriod, u.RPM, u.TPM, u.MaxParallel, u.ModelLimits.encode(), u.CreatedAt.UnixMilli()); err != nil {
 			return s.writeErr(err)
 		}
 		return s.audit(ctx, tx, actor, "user.create", u.ID, nil, u)
@@ -180,20 +184,22 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var team sql.NullString
 	var budget sql.NullFloat64
 	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &team, &budget, &u.BudgetPeriod, &created); err != nil {
+	var modelLimits string
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &team, &budget, &u.BudgetPeriod, &u.RPM, &u.TPM, &u.MaxParallel, &modelLimits, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
 	u.TeamID, u.CreatedAt = team.String, time.UnixMilli(created).UTC()
+	u.ModelLimits = decodeModelLimits(modelLimits)
 	if budget.Valid {
 		u.MaxBudgetUSD = &budget.Float64
 	}
 	return &u, nil
 }
 
-const userColumns = `id, email, name, role, team_id, max_budget_usd, budget_period, created_at`
+const userColumns = `id, email, name, role, team_id, max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, created_at`
 
 // UserByID reads a user.
 func (s *Store) UserByID(ctx context.Context, id string) (*User, error) {
@@ -224,7 +230,7 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int, teamID s
 	return out, rows.Err()
 }
 
-// UpdateUser changes a user's name, role, team or budget.
+// UpdateUser changes a user's name, role, team, budget or limits.
 func (s *Store) UpdateUser(ctx context.Context, u *User, actor string) (*User, error) {
 	var out *User
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -235,8 +241,8 @@ func (s *Store) UpdateUser(ctx context.Context, u *User, actor string) (*User, e
 		if u.BudgetPeriod == "" {
 			u.BudgetPeriod = "monthly"
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE users SET name = ?, role = ?, team_id = ?, max_budget_usd = ?, budget_period = ? WHERE id = ?`),
-			u.Name, u.Role, nullable(u.TeamID), u.MaxBudgetUSD, u.BudgetPeriod, u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE users SET name = ?, role = ?, team_id = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, max_parallel = ?, model_limits = ? WHERE id = ?`),
+			u.Name, u.Role, nullable(u.TeamID), u.MaxBudgetUSD, u.BudgetPeriod, u.RPM, u.TPM, u.MaxParallel, u.ModelLimits.encode(), u.ID); err != nil {
 			return s.writeErr(err)
 		}
 		after := *u
