@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/secret"
 	"github.com/switchboard-gw/switchboard/internal/server"
 	"github.com/switchboard-gw/switchboard/internal/store"
+	"github.com/switchboard-gw/switchboard/internal/telemetry"
 )
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -117,9 +118,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	go runtime.Watch(pruneCtx, 5*time.Second) // other replicas' changes
 	adm := admin.New(st, authn, log)
 	adm.Secrets, adm.Limiter, adm.Runtime = ring, limiter, runtime
+	metrics := telemetry.NewMetrics()
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
-		Admin: adm, Limiter: limiter,
-		OnRecord: func(r *server.Record) { logs.Record(r) }})
+		Admin: adm, Limiter: limiter, Metrics: metrics.Handler(),
+		OnRecord: func(r *server.Record) {
+			metrics.Observe(r)
+			logs.Record(r) // last: the writer owns the record from here
+		}})
+	metrics.Watch(srv, logs)
 	runtime.Serve(srv)
 
 	ln, err := net.Listen("tcp", cfg.Listen)

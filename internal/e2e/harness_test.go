@@ -34,6 +34,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/secret"
 	"github.com/switchboard-gw/switchboard/internal/server"
 	"github.com/switchboard-gw/switchboard/internal/store"
+	"github.com/switchboard-gw/switchboard/internal/telemetry"
 )
 
 const masterKey = "sk-test-master-key"
@@ -45,6 +46,7 @@ type gatewayUnderTest struct {
 	store   *store.Store
 	limiter *limits.Limiter
 	logs    *reqlog.Writer
+	metrics *telemetry.Metrics
 	// warnings holds the gateway's log lines at warn and above.
 	warnings lockedBuffer
 	mu       sync.Mutex
@@ -129,9 +131,15 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	// The request log, as serve wires it, flushing often so tests see rows soon.
 	g.logs = reqlog.New(st, log, reqlog.Options{Interval: 10 * time.Millisecond})
 	t.Cleanup(g.logs.Close)
-	opts.OnRecord = func(r *server.Record) { g.logs.Record(r) }
+	g.metrics = telemetry.NewMetrics()
+	opts.Metrics = g.metrics.Handler()
+	opts.OnRecord = func(r *server.Record) {
+		g.metrics.Observe(r)
+		g.logs.Record(r)
+	}
 	if observe {
 		opts.OnRecord = func(r *server.Record) {
+			g.metrics.Observe(r)
 			g.logs.Record(r)
 			g.mu.Lock()
 			g.records = append(g.records, r)
@@ -140,6 +148,7 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 		}
 	}
 	srv := server.New(opts)
+	g.metrics.Watch(srv, g.logs)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	g.URL = hs.URL

@@ -193,6 +193,9 @@ func TestBudgetAlert(t *testing.T) {
 	if strings.Contains(logs, key) {
 		t.Error("a key secret in the logs")
 	}
+	if got := sample(scrape(t, gw.URL), "switchboard_budget_alerts_total", map[string]string{"kind": "key"}); got != 1 {
+		t.Errorf("switchboard_budget_alerts_total{kind=key} = %v, want 1", got)
+	}
 }
 
 // A user's budget is shared by every key they own; only admins set it.

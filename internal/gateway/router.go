@@ -136,6 +136,28 @@ func (r *Router) Resolve(model string) (g *Group, upstream string, ok bool) {
 // Group returns an exact group by name (fallbacks are never patterns).
 func (r *Router) Group(name string) *Group { return r.exact[name] }
 
+// Deployments calls fn once for each distinct deployment (provider and
+// upstream model) of every group, exact and pattern.
+func (r *Router) Deployments(fn func(d *Deployment)) {
+	seen := map[*route.Target]bool{}
+	visit := func(g *Group) {
+		for i := range g.Deployments {
+			if d := &g.Deployments[i]; !seen[d.Target] {
+				seen[d.Target] = true
+				fn(d)
+			}
+		}
+	}
+	for _, name := range r.names {
+		if g, ok := r.exact[name]; ok {
+			visit(g)
+		}
+	}
+	for _, g := range r.patterns {
+		visit(g)
+	}
+}
+
 // Names lists every model name, sorted.
 func (r *Router) Names() []string { return r.names }
 

@@ -135,6 +135,7 @@ func (s *Server) alertBudgets(rec *Record) {
 		if _, seen := s.alerted.LoadOrStore(key, true); seen {
 			continue
 		}
+		rec.BudgetAlerts = append(rec.BudgetAlerts, p.Subject)
 		s.log.Warn("budget alert: spend reached the alert share", "subject", p.Subject, "spent_usd", spent, "budget_usd", p.BudgetUSD,
 			"alert_at", s.cfg.Budgets.AlertAt, "period", p.Period, "request_id", rec.RequestID)
 	}

@@ -53,6 +53,9 @@ func (openaiResponder) Fail(w io.Writer, e *api.Error) error {
 // finish completes and emits a request's record.
 func (s *Server) finish(st *reqState, rec *Record) {
 	rec.Start, rec.Latency = st.start, time.Since(st.start)
+	if rec.Cache == "" && rec.Group != "" {
+		rec.Cache = "bypass" // no cache configured for it
+	}
 	if st.who != nil {
 		rec.KeyID, rec.TeamID = st.who.KeyID, st.who.TeamID
 	}
@@ -108,7 +111,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		if !res.Response.Raw {
 			estimateUsage(&rec.Usage, body, answerText(res.Response.Body))
 		}
-		setTiming(w.Header(), st.start, res.Upstream)
+		setTiming(w.Header(), rec, st.start, res.Upstream)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(http.StatusOK)
@@ -126,7 +129,7 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 	defer stream.Close()
 	rec.TTFT = time.Since(st.start)
 	h := w.Header()
-	setTiming(h, st.start, res.Upstream)
+	setTiming(h, rec, st.start, res.Upstream)
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
@@ -189,12 +192,13 @@ func (s *Server) resolve(w http.ResponseWriter, st *reqState, rec *Record, model
 		s.fail(w, st, rec, api.ModelNotFound(model))
 		return nil, "", false
 	}
+	rec.Group = group.Name
 	return group, rest, true
 }
 
 // fail answers with an error before anything was sent.
 func (s *Server) fail(w http.ResponseWriter, st *reqState, rec *Record, e *api.Error) {
-	rec.Status, rec.Error = e.Status, e.Error()
+	rec.Status, rec.Error, rec.ErrorType, rec.ErrorCode = e.Status, e.Error(), e.Type, e.Code
 	if e.Status >= 500 || e.Cause != nil {
 		st.log.LogAttrs(context.Background(), slog.LevelWarn, "request failed", slog.Int("status", e.Status), slog.String("error", e.Error()))
 	}
@@ -228,13 +232,15 @@ func setRouteHeaders(h http.Header, res *gateway.Result) {
 	}
 }
 
-// setTiming writes server-timing: time inside Switchboard and upstream.
-func setTiming(h http.Header, start time.Time, upstream time.Duration) {
+// setTiming writes server-timing (time inside Switchboard and upstream)
+// and keeps Switchboard's own share as the record's overhead.
+func setTiming(h http.Header, rec *Record, start time.Time, upstream time.Duration) {
 	total := time.Since(start)
 	gw := total - upstream
 	if gw < 0 {
 		gw = 0
 	}
+	rec.Overhead = gw
 	b := make([]byte, 0, 48)
 	b = append(b, "gateway;dur="...)
 	b = strconv.AppendFloat(b, float64(gw.Microseconds())/1000, 'f', 3, 64)

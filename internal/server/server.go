@@ -32,6 +32,8 @@ type Options struct {
 	// OnRecord, if set, receives one record per finished inference
 	// request. It runs on the request goroutine and must not block.
 	OnRecord func(*Record)
+	// Metrics, if set, serves GET /metrics.
+	Metrics http.Handler
 	// Auth resolves keys; nil accepts only the config's master key.
 	Auth *auth.Authenticator
 	// Store, if set, is pinged by /readyz.
@@ -71,6 +73,20 @@ type Record struct {
 	// not zero.
 	CostUSD  float64
 	Unpriced bool
+	// Group is the model group that served (bounded: from the config),
+	// "" when the model was not found.
+	Group string
+	// ErrorType and ErrorCode classify a failure as the client saw it.
+	ErrorType, ErrorCode string
+	// Overhead is the time spent in Switchboard itself: the whole
+	// request less the wait on the upstream (for a stream, up to the
+	// first chunk).
+	Overhead time.Duration
+	// Cache is the cache result: hit, semantic-hit, miss or bypass.
+	Cache string
+	// BudgetAlerts lists the budgets (key:ID, team:ID, ...) whose alert
+	// share this request's spend crossed.
+	BudgetAlerts []string
 
 	deployment *gateway.Deployment // the one that answered, for pricing
 	ticket     *limits.Ticket      // the limits admission to settle
@@ -87,6 +103,7 @@ type Server struct {
 	authOff  bool
 	maxBody  int64
 	onRecord func(*Record)
+	inFlight atomic.Int64
 	alerted  sync.Map // budget subject|period → alert logged
 	ready    atomic.Bool
 	mux      *http.ServeMux
@@ -119,18 +136,21 @@ func New(o Options) *Server {
 		s.mux.Handle("/admin/", o.Admin)
 	}
 	for _, prefix := range []string{"/v1", ""} {
-		s.mux.HandleFunc("POST "+prefix+"/chat/completions", s.inference(openai.ErrorJSON, s.withBody("chat", s.chat)))
-		s.mux.HandleFunc("POST "+prefix+"/embeddings", s.inference(openai.ErrorJSON, s.withBody("embeddings", s.embeddings)))
-		s.mux.HandleFunc("GET "+prefix+"/models", s.inference(openai.ErrorJSON, s.models))
-		s.mux.HandleFunc("POST "+prefix+"/messages", s.inference(anthropic.ErrorJSON, s.withBody("messages", s.messages)))
-		s.mux.HandleFunc("POST "+prefix+"/messages/count_tokens", s.inference(anthropic.ErrorJSON, s.withBody("count_tokens", s.countTokens)))
-		s.mux.HandleFunc("POST "+prefix+"/responses", s.inference(openai.ErrorJSON, s.withBody("responses", s.responsesAPI)))
+		s.mux.HandleFunc("POST "+prefix+"/chat/completions", s.inference("chat", openai.ErrorJSON, s.withBody(s.chat)))
+		s.mux.HandleFunc("POST "+prefix+"/embeddings", s.inference("embeddings", openai.ErrorJSON, s.withBody(s.embeddings)))
+		s.mux.HandleFunc("GET "+prefix+"/models", s.inference("models", openai.ErrorJSON, s.models))
+		s.mux.HandleFunc("POST "+prefix+"/messages", s.inference("messages", anthropic.ErrorJSON, s.withBody(s.messages)))
+		s.mux.HandleFunc("POST "+prefix+"/messages/count_tokens", s.inference("count_tokens", anthropic.ErrorJSON, s.withBody(s.countTokens)))
+		s.mux.HandleFunc("POST "+prefix+"/responses", s.inference("responses", openai.ErrorJSON, s.withBody(s.responsesAPI)))
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`)
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if o.Metrics != nil {
+		s.mux.Handle("GET /metrics", o.Metrics)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("x-request-id", requestID(r))
 		writeError(w, openai.ErrorJSON, &api.Error{Status: http.StatusNotFound, Type: api.TypeInvalidRequest, Code: "unknown_url",
@@ -139,6 +159,12 @@ func New(o Options) *Server {
 	s.ready.Store(true)
 	return s
 }
+
+// Gateway is the gateway serving now.
+func (s *Server) Gateway() *gateway.Gateway { return s.gw.Load() }
+
+// InFlight is the number of inference requests being served now.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -167,33 +193,38 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 
 // reqState is what the inference middleware hands to handlers.
 type reqState struct {
-	id    string
-	start time.Time
-	log   *slog.Logger
+	id       string
+	endpoint string
+	start    time.Time
+	log      *slog.Logger
 	// render writes errors in the route's inbound format.
 	render func(*api.Error) []byte
 	// who is the caller (an open principal in --demo).
 	who *auth.Principal
 }
 
-// inference wraps an inference handler with request ids, auth and the
-// access log.
-func (s *Server) inference(render func(*api.Error) []byte, h func(http.ResponseWriter, *http.Request, *reqState)) http.HandlerFunc {
+// inference wraps an inference handler with request ids, auth, the
+// in-flight count and the access log. A caller turned away by auth still
+// leaves a record (without a key), so refused traffic is visible too.
+func (s *Server) inference(endpoint string, render func(*api.Error) []byte, h func(http.ResponseWriter, *http.Request, *reqState)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{start: time.Now(), id: requestID(r), render: render}
+		s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		st := &reqState{start: time.Now(), id: requestID(r), render: render, endpoint: endpoint}
 		w.Header().Set("x-request-id", st.id)
 		st.log = s.log.With(slog.String("request_id", st.id))
 		if s.authOff {
 			st.who = &auth.Principal{Master: true, Role: auth.RoleAdmin}
 		} else {
 			p, aerr := s.auth.Authenticate(r.Context(), r)
-			if aerr != nil {
-				writeError(w, render, aerr)
-				return
+			if aerr == nil && !p.HasScope("inference") {
+				aerr = &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "missing_scope",
+					Message: "This key lacks the inference scope."}
 			}
-			if !p.HasScope("inference") {
-				writeError(w, render, &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "missing_scope",
-					Message: "This key lacks the inference scope."})
+			if aerr != nil {
+				rec := &Record{RequestID: st.id, Endpoint: endpoint}
+				s.fail(w, st, rec, aerr)
+				s.finish(st, rec)
 				return
 			}
 			st.who = p
@@ -210,9 +241,9 @@ type bodyHandler func(w http.ResponseWriter, r *http.Request, st *reqState, rec 
 
 // withBody reads the request body within the limit and emits the request's
 // record when the handler returns.
-func (s *Server) withBody(endpoint string, h bodyHandler) func(http.ResponseWriter, *http.Request, *reqState) {
+func (s *Server) withBody(h bodyHandler) func(http.ResponseWriter, *http.Request, *reqState) {
 	return func(w http.ResponseWriter, r *http.Request, st *reqState) {
-		rec := &Record{RequestID: st.id, Endpoint: endpoint}
+		rec := &Record{RequestID: st.id, Endpoint: st.endpoint}
 		defer s.finish(st, rec)
 		body, release, aerr := s.readBody(w, r)
 		defer release()

@@ -1,0 +1,191 @@
+// Package telemetry exports what the gateway does: Prometheus metrics
+// from each finished request's record, and OpenTelemetry traces.
+package telemetry
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/reqlog"
+	"github.com/switchboard-gw/switchboard/internal/server"
+)
+
+// Buckets for LLM latencies (10 ms … 120 s) and for the gateway's own
+// overhead (10 µs … 10 ms).
+var (
+	LatencyBuckets  = []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60, 120}
+	OverheadBuckets = []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3}
+)
+
+// Metrics holds the gateway's Prometheus series. Labels are bounded:
+// model groups and providers come from the configuration (a model that
+// was not found is counted as ""), never from request ids or raw client
+// strings.
+type Metrics struct {
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	ttft         *prometheus.HistogramVec
+	overhead     prometheus.Observer
+	tokens       *prometheus.CounterVec
+	cost         *prometheus.CounterVec
+	unpriced     *prometheus.CounterVec
+	cache        *prometheus.CounterVec
+	attempts     *prometheus.CounterVec
+	retries      *prometheus.CounterVec
+	fallbacks    *prometheus.CounterVec
+	rejections   *prometheus.CounterVec
+	budgetAlerts *prometheus.CounterVec
+}
+
+// NewMetrics registers every series, plus the Go runtime's and the
+// process's.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := factory{reg}
+	return &Metrics{
+		reg:          reg,
+		requests:     f.counter("switchboard_requests_total", "Inference requests finished, by model group, serving provider and status code.", "model", "provider", "status_code"),
+		duration:     f.histogram("switchboard_request_duration_seconds", "Time from the request's arrival to the end of the answer (the whole stream).", LatencyBuckets, "model"),
+		ttft:         f.histogram("switchboard_time_to_first_token_seconds", "Time from the request's arrival to the first streamed chunk.", LatencyBuckets, "model"),
+		overhead:     f.histogram("switchboard_gateway_overhead_seconds", "Time spent in Switchboard itself: the request less the upstream wait.", OverheadBuckets).WithLabelValues(),
+		tokens:       f.counter("switchboard_tokens_total", "Tokens by type: input, output, cache_read, cache_write, reasoning.", "type", "model"),
+		cost:         f.counter("switchboard_cost_usd_total", "Spend in USD at list or configured prices.", "model"),
+		unpriced:     f.counter("switchboard_unpriced_requests_total", "Answers from a model with no price: their cost is unknown, not zero.", "model"),
+		cache:        f.counter("switchboard_cache_requests_total", "Cache results: hit, semantic-hit, miss, bypass.", "result"),
+		attempts:     f.counter("switchboard_upstream_attempts_total", "Upstream calls by provider and outcome (ok, error, circuit-open, ...).", "provider", "outcome"),
+		retries:      f.counter("switchboard_retries_total", "Upstream calls beyond the first for a request.", "model"),
+		fallbacks:    f.counter("switchboard_fallbacks_total", "Requests answered (or last tried) by a fallback model group.", "model"),
+		rejections:   f.counter("switchboard_rejections_total", "Requests refused before any upstream call, by reason: rate_limit_exceeded, budget_exceeded, concurrency_limit, model_not_allowed, unpriced_model, invalid_api_key, ...", "reason"),
+		budgetAlerts: f.counter("switchboard_budget_alerts_total", "Budgets whose spend crossed the alert share this period, by subject kind (key, user, team, org).", "kind"),
+	}
+}
+
+type factory struct{ reg *prometheus.Registry }
+
+func (f factory) counter(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	f.reg.MustRegister(c)
+	return c
+}
+
+func (f factory) histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	f.reg.MustRegister(h)
+	return h
+}
+
+// Gauge registers a series read when scraped (in-flight requests, queue
+// depth, drops counted elsewhere).
+func (m *Metrics) Gauge(name, help string, read func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, read))
+}
+
+// Counter registers a counter kept elsewhere, read when scraped.
+func (m *Metrics) Counter(name, help string, read func() float64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, read))
+}
+
+// Collector registers a custom collector (circuit-breaker states).
+func (m *Metrics) Collector(c prometheus.Collector) { m.reg.MustRegister(c) }
+
+// Handler serves the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Observe counts one finished request. It runs after the answer has been
+// sent and takes no locks beyond the series' own.
+func (m *Metrics) Observe(rec *server.Record) {
+	model := rec.Group
+	m.requests.WithLabelValues(model, rec.Provider, strconv.Itoa(rec.Status)).Inc()
+	m.duration.WithLabelValues(model).Observe(rec.Latency.Seconds())
+	if rec.Stream && rec.TTFT > 0 {
+		m.ttft.WithLabelValues(model).Observe(rec.TTFT.Seconds())
+	}
+	if rec.Overhead > 0 {
+		m.overhead.Observe(rec.Overhead.Seconds())
+	}
+	u := rec.Usage
+	for _, t := range [...]struct {
+		kind string
+		n    int64
+	}{{"input", u.Input}, {"output", u.Output}, {"cache_read", u.CacheRead}, {"cache_write", u.CacheWrite}, {"reasoning", u.Reasoning}} {
+		if t.n > 0 {
+			m.tokens.WithLabelValues(t.kind, model).Add(float64(t.n))
+		}
+	}
+	if rec.CostUSD > 0 {
+		m.cost.WithLabelValues(model).Add(rec.CostUSD)
+	}
+	if rec.Unpriced {
+		m.unpriced.WithLabelValues(model).Inc()
+	}
+	if rec.Cache != "" {
+		m.cache.WithLabelValues(rec.Cache).Inc()
+	}
+	fallback := false
+	for _, a := range rec.Trace {
+		m.attempts.WithLabelValues(a.Provider, a.Outcome).Inc()
+		fallback = fallback || a.Group != rec.Group
+	}
+	if rec.Attempts > 1 {
+		m.retries.WithLabelValues(model).Add(float64(rec.Attempts - 1))
+	}
+	if fallback {
+		m.fallbacks.WithLabelValues(model).Inc()
+	}
+	if rec.Attempts == 0 && rec.Status >= 400 && rec.ErrorCode != "" {
+		m.rejections.WithLabelValues(rec.ErrorCode).Inc()
+	}
+	for _, subject := range rec.BudgetAlerts {
+		kind, _, _ := strings.Cut(subject, ":")
+		m.budgetAlerts.WithLabelValues(kind).Inc()
+	}
+}
+
+// Breakers exports each deployment's circuit-breaker state (0 closed,
+// 1 open, 2 half-open) from the gateway serving at scrape time.
+func (m *Metrics) Breakers(current func() *gateway.Gateway) {
+	m.reg.MustRegister(breakers{
+		desc:    prometheus.NewDesc("switchboard_circuit_breaker_state", "Circuit-breaker state per deployment: 0 closed, 1 open, 2 half-open.", []string{"provider", "model"}, nil),
+		current: current,
+	})
+}
+
+type breakers struct {
+	desc    *prometheus.Desc
+	current func() *gateway.Gateway
+}
+
+func (b breakers) Describe(ch chan<- *prometheus.Desc) { ch <- b.desc }
+
+func (b breakers) Collect(ch chan<- prometheus.Metric) {
+	gw := b.current()
+	if gw == nil {
+		return
+	}
+	gw.Router.Deployments(func(d *gateway.Deployment) {
+		if d.Target != nil && d.Target.Breaker != nil {
+			ch <- prometheus.MustNewConstMetric(b.desc, prometheus.GaugeValue, float64(d.Target.Breaker.State()), d.ProviderName, d.Model)
+		}
+	})
+}
+
+// Watch registers the series read from the running server and request-log
+// writer when scraped: requests in flight, the log queue's depth, drops
+// and write failures, and the circuit breakers.
+func (m *Metrics) Watch(srv *server.Server, logs *reqlog.Writer) {
+	m.Gauge("switchboard_in_flight_requests", "Inference requests being served now.", func() float64 { return float64(srv.InFlight()) })
+	m.Gauge("switchboard_log_queue_depth", "Request-log entries waiting to be written.", func() float64 { return float64(logs.QueueDepth()) })
+	m.Counter("switchboard_log_queue_dropped_total", "Request-log entries dropped because the queue was full (each drop is also logged).", func() float64 { return float64(logs.Dropped()) })
+	m.Counter("switchboard_log_write_failures_total", "Request-log entries lost because the database refused their batch twice.", func() float64 { return float64(logs.Failed()) })
+	m.Breakers(srv.Gateway)
+}
