@@ -114,8 +114,8 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if f.GroupBy == "" {
 		f.GroupBy = "model"
 	}
-	if f.GroupBy != "model" && f.GroupBy != "key" && f.GroupBy != "team" {
-		writeErr(w, api.BadRequest("group_by", "invalid_value", "group_by must be model, key or team."))
+	if f.GroupBy != "model" && f.GroupBy != "key" && f.GroupBy != "team" && f.GroupBy != "user" {
+		writeErr(w, api.BadRequest("group_by", "invalid_value", "group_by must be model, key, team or user."))
 		return
 	}
 	today := time.Now().UTC()

@@ -42,16 +42,21 @@ func TestRequestLogAndUsage(t *testing.T) {
 			ctx := context.Background()
 			_, teamA := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"logs-a"}`)
 			_, teamB := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"logs-b"}`)
-			mk := func(role, team string) (secret, id string) {
+			_, bea := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/users", `{"email":"bea-`+engine+`@example.com","team_id":"`+teamB.Get("id").String()+`"}`)
+			mk := func(role, team string, user ...string) (secret, id string) {
+				owner := ""
+				if len(user) > 0 {
+					owner = `,"user_id":"` + user[0] + `"`
+				}
 				status, k := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/keys",
-					`{"name":"`+role+`","role":"`+role+`","team_id":"`+team+`","scopes":["inference","admin:read"]}`)
+					`{"name":"`+role+`","role":"`+role+`","team_id":"`+team+`","scopes":["inference","admin:read"]`+owner+`}`)
 				if status != 201 {
 					t.Fatalf("%d %s", status, k.Raw)
 				}
 				return k.Get("key").String(), k.Get("id").String()
 			}
 			devA, devAID := mk("developer", teamA.Get("id").String())
-			devB, devBID := mk("developer", teamB.Get("id").String())
+			devB, devBID := mk("developer", teamB.Get("id").String(), bea.Get("id").String())
 			viewerA, _ := mk("viewer", teamA.Get("id").String())
 
 			// 6 chats (2 streamed) by developer A, 3 by developer B, one
@@ -179,6 +184,10 @@ func TestRequestLogAndUsage(t *testing.T) {
 			_, byTeam := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/usage?group_by=team", "")
 			if g := byTeam.Get(`data.#(group=="` + teamB.Get("id").String() + `").requests`).Int(); g != 4 {
 				t.Errorf("team B requests %d: %s", g, byTeam.Raw)
+			}
+			_, byUser := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/usage?group_by=user", "")
+			if g := byUser.Get(`data.#(group=="` + bea.Get("id").String() + `").requests`).Int(); g != 4 || byUser.Get(`data.#(group=="").requests`).Int() != 6 {
+				t.Errorf("usage by user: %s", byUser.Raw)
 			}
 			if _, mine := adminCall(t, gw.URL, devA, "GET", "/admin/v1/usage?group_by=key", ""); mine.Get("data.#").Int() != 1 || mine.Get("total.requests").Int() != 6 {
 				t.Errorf("developer A usage: %s", mine.Raw)

@@ -193,18 +193,21 @@ type UsageFilter struct {
 
 // Usage sums the daily rollups.
 func (s *Store) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
-	col := map[string]string{"model": "model", "key": "key_id", "team": "team_id"}[f.GroupBy]
+	// A key belongs to one user for life, so usage per user is the
+	// rollups of their keys.
+	col := map[string]string{"model": "u.model", "key": "u.key_id", "team": "u.team_id", "user": "COALESCE(k.user_id, '')"}[f.GroupBy]
 	if col == "" {
-		col = "model"
+		col = "u.model"
 	}
-	q := `SELECT ` + col + `, SUM(requests), SUM(errors), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM usage_daily WHERE day >= ? AND day <= ?`
+	q := `SELECT ` + col + `, SUM(u.requests), SUM(u.errors), SUM(u.input_tokens), SUM(u.output_tokens), SUM(u.cost_usd)
+		FROM usage_daily u LEFT JOIN api_keys k ON k.id = u.key_id WHERE u.day >= ? AND u.day <= ?`
 	args := []any{f.From, f.To}
 	if f.TeamID != "" {
-		q += ` AND team_id = ?`
+		q += ` AND u.team_id = ?`
 		args = append(args, f.TeamID)
 	}
 	if f.KeyID != "" {
-		q += ` AND key_id = ?`
+		q += ` AND u.key_id = ?`
 		args = append(args, f.KeyID)
 	}
 	rows, err := s.query(ctx, q+` GROUP BY `+col+` ORDER BY `+col, args...)
