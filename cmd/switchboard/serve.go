@@ -119,10 +119,27 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	adm := admin.New(st, authn, log)
 	adm.Secrets, adm.Limiter, adm.Runtime = ring, limiter, runtime
 	metrics := telemetry.NewMetrics()
+	tracer, err := telemetry.NewTracer(ctx, cfg.Tracing, getenv)
+	if err != nil {
+		return fmt.Errorf("serve: tracing: %w", err)
+	}
+	if tracer != nil {
+		// Exported after the HTTP server has drained, before exit.
+		defer func() {
+			flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tracer.Shutdown(flush); err != nil {
+				log.Warn("tracing: final export failed", "error", err.Error())
+			}
+		}()
+	}
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
-		Admin: adm, Limiter: limiter, Metrics: metrics.Handler(),
+		Admin: adm, Limiter: limiter, Metrics: metrics.Handler(), Feedback: st, Tracing: tracer != nil,
 		OnRecord: func(r *server.Record) {
 			metrics.Observe(r)
+			if tracer != nil {
+				tracer.Export(r)
+			}
 			logs.Record(r) // last: the writer owns the record from here
 		}})
 	metrics.Watch(srv, logs)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/api"
@@ -25,13 +26,30 @@ func init() {
 
 func (h *Handler) logRoutes() {
 	h.route("GET /admin/v1/logs", LogsRead, h.listLogs)
+	h.route("GET /admin/v1/logs/{request_id}", LogsRead, h.getLog)
 	h.route("GET /admin/v1/usage", UsageRead, h.usage)
 }
 
-// logEntry is a log row as the API shows it, with its trace inline.
+// logEntry is a log row as the API shows it, with its trace (every
+// upstream attempt), the client's metadata and its tags inline.
 type logEntry struct {
 	store.LogEntry
-	Trace json.RawMessage `json:"trace"`
+	Trace    json.RawMessage `json:"trace"`
+	Metadata json.RawMessage `json:"metadata"`
+	Tags     []string        `json:"tags"`
+}
+
+func showLog(e store.LogEntry) logEntry {
+	out := logEntry{LogEntry: e, Trace: json.RawMessage(e.Trace), Metadata: json.RawMessage("null"), Tags: []string{}}
+	if e.Metadata != "" {
+		out.Metadata = json.RawMessage(e.Metadata)
+	}
+	for _, t := range strings.Split(e.Tags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out.Tags = append(out.Tags, t)
+		}
+	}
+	return out
 }
 
 // scope narrows a query to what the caller may see: everything for
@@ -60,7 +78,7 @@ func (h *Handler) scope(r *http.Request, p *auth.Principal, teamID, keyID string
 
 func (h *Handler) listLogs(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	q := r.URL.Query()
-	f := store.LogFilter{Limit: 100, Model: q.Get("model"), Provider: q.Get("provider"), Before: q.Get("before")}
+	f := store.LogFilter{Limit: 100, Model: q.Get("model"), Provider: q.Get("provider"), Before: q.Get("before"), Cache: q.Get("cache"), UserID: q.Get("user_id")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -99,13 +117,38 @@ func (h *Handler) listLogs(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	out := make([]logEntry, len(rows))
 	for i, e := range rows {
-		out[i] = logEntry{LogEntry: e, Trace: json.RawMessage(e.Trace)}
+		out[i] = showLog(e)
 	}
 	var next *string
 	if len(rows) == f.Limit {
 		next = &rows[len(rows)-1].ID
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": out, "next_before": next})
+}
+
+// getLog shows one request in full, with the feedback given for it, if
+// the caller may see it (others' are not found).
+func (h *Handler) getLog(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	e, err := h.store.LogByRequestID(r.Context(), r.PathValue("request_id"))
+	if err == nil {
+		team, key, aerr := h.scope(r, p, "", "")
+		if aerr != nil || (team != "" && e.TeamID != team) || (key != "" && e.KeyID != key) {
+			err = store.ErrNotFound
+		}
+	}
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	feedback, err := h.store.FeedbackFor(r.Context(), e.RequestID)
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		logEntry
+		Feedback []store.Feedback `json:"feedback"`
+	}{showLog(e), feedback})
 }
 
 func (h *Handler) usage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

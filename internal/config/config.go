@@ -192,9 +192,18 @@ type SemanticCache struct {
 	EmbeddingModel string  `yaml:"embedding_model"`
 }
 
-// Tracing configures OpenTelemetry export.
+// Tracing configures OpenTelemetry export over OTLP/HTTP. Without an
+// endpoint here or in OTEL_EXPORTER_OTLP_ENDPOINT, tracing is off.
 type Tracing struct {
+	// Endpoint is the OTLP/HTTP base URL; /v1/traces is appended.
 	Endpoint string `yaml:"endpoint"`
+	// Headers are sent with every export (auth for hosted backends).
+	Headers map[string]string `yaml:"headers"`
+	// SampleRate is the share of new traces kept (default 1); a client's
+	// sampled traceparent is always followed.
+	SampleRate *float64 `yaml:"sample_rate"`
+	// ServiceName names the gateway in traces (default "switchboard").
+	ServiceName string `yaml:"service_name"`
 }
 
 // Duration is a time.Duration written as "60s", "10m" in YAML.
@@ -398,6 +407,14 @@ func (c *Config) Validate() error {
 		}
 		if m.ContextWindow < 0 {
 			errs.add(c.entryKey("models", i, m.Name)+".context_window", "must not be negative")
+		}
+	}
+	if r := c.Tracing.SampleRate; r != nil && (*r < 0 || *r > 1) {
+		errs.add("tracing.sample_rate", "must be between 0 and 1, got %v", *r)
+	}
+	if e := c.Tracing.Endpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs.add("tracing.endpoint", "must be an http(s) URL (the OTLP/HTTP base, e.g. http://localhost:4318), got %q", e)
 		}
 	}
 	if c.Budgets.AlertAt < 0 || c.Budgets.AlertAt > 1 {

@@ -47,6 +47,7 @@ type gatewayUnderTest struct {
 	limiter *limits.Limiter
 	logs    *reqlog.Writer
 	metrics *telemetry.Metrics
+	tracer  *telemetry.Tracer // when cfg.Tracing names an endpoint
 	// warnings holds the gateway's log lines at warn and above.
 	warnings lockedBuffer
 	mu       sync.Mutex
@@ -126,21 +127,28 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 		t.Fatal(err)
 	}
 	adm.Limiter = limiter
-	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: adm, Limiter: limiter}
+	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: adm, Limiter: limiter, Feedback: st}
 	g.limiter = limiter
 	// The request log, as serve wires it, flushing often so tests see rows soon.
 	g.logs = reqlog.New(st, log, reqlog.Options{Interval: 10 * time.Millisecond})
 	t.Cleanup(g.logs.Close)
 	g.metrics = telemetry.NewMetrics()
 	opts.Metrics = g.metrics.Handler()
-	opts.OnRecord = func(r *server.Record) {
+	if g.tracer, err = telemetry.NewTracer(context.Background(), cfg.Tracing, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	opts.Tracing = g.tracer != nil
+	export := func(r *server.Record) {
 		g.metrics.Observe(r)
+		if g.tracer != nil {
+			g.tracer.Export(r)
+		}
 		g.logs.Record(r)
 	}
+	opts.OnRecord = export
 	if observe {
 		opts.OnRecord = func(r *server.Record) {
-			g.metrics.Observe(r)
-			g.logs.Record(r)
+			export(r)
 			g.mu.Lock()
 			g.records = append(g.records, r)
 			g.mu.Unlock()

@@ -317,7 +317,7 @@ func TestAdminOpenAPI(t *testing.T) {
 	served := []string{"POST /admin/v1/keys", "GET /admin/v1/keys", "GET /admin/v1/keys/{id}", "DELETE /admin/v1/keys/{id}", "GET /admin/v1/audit", "GET /admin/v1/openapi.json",
 		"POST /admin/v1/teams", "GET /admin/v1/teams", "GET /admin/v1/teams/{id}", "PATCH /admin/v1/teams/{id}", "DELETE /admin/v1/teams/{id}",
 		"POST /admin/v1/users", "GET /admin/v1/users", "GET /admin/v1/users/{id}", "PATCH /admin/v1/users/{id}", "DELETE /admin/v1/users/{id}",
-		"GET /admin/v1/logs", "GET /admin/v1/usage",
+		"GET /admin/v1/logs", "GET /admin/v1/logs/{request_id}", "GET /admin/v1/usage",
 		"POST /admin/v1/organizations", "GET /admin/v1/organizations", "GET /admin/v1/organizations/{id}", "PATCH /admin/v1/organizations/{id}", "DELETE /admin/v1/organizations/{id}",
 		"GET /admin/v1/credentials", "PUT /admin/v1/credentials/{name}", "DELETE /admin/v1/credentials/{name}",
 		"GET /admin/v1/budgets/{subject}",

@@ -30,6 +30,7 @@ var routeRoles = map[string][]string{
 	"PATCH /admin/v1/users/{id}":          {"admin", "team_admin"},
 	"DELETE /admin/v1/users/{id}":         {"admin", "team_admin"},
 	"GET /admin/v1/logs":                  {"admin", "team_admin", "developer", "viewer"},
+	"GET /admin/v1/logs/{request_id}":     {"admin", "team_admin", "developer", "viewer"},
 	"GET /admin/v1/usage":                 {"admin", "team_admin", "developer", "viewer"},
 	"POST /admin/v1/organizations":        {"admin"},
 	"GET /admin/v1/organizations":         {"admin"},
@@ -87,7 +88,7 @@ func TestAdminRouteMatrix(t *testing.T) {
 	}
 	json.NewDecoder(resp.Body).Decode(&doc)
 	resp.Body.Close()
-	fill := strings.NewReplacer("{id}", "nope_0", "{name}", "nope-0", "{subject}", "key:nope_0")
+	fill := strings.NewReplacer("{request_id}", "req-nope", "{id}", "nope_0", "{name}", "nope-0", "{subject}", "key:nope_0")
 	walked := 0
 	for path, ops := range doc.Paths {
 		for method := range ops {

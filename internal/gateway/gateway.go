@@ -60,6 +60,10 @@ type Attempt struct {
 	Class    string // error class: rate_limit, server, timeout, connection, client, context_window, content_policy
 	Latency  time.Duration
 	Error    string
+	// Start is when the call began; Deployment the one called (nil when
+	// none was).
+	Start      time.Time
+	Deployment *Deployment
 }
 
 // Result is a successful attempt.
@@ -368,7 +372,7 @@ func (g *Gateway) attempt(ctx context.Context, st *runState, grp *Group, d *Depl
 			t.Breaker.Failure()
 		}
 		st.trace = append(st.trace, Attempt{Group: grp.Name, Provider: d.ProviderName, Model: model, Outcome: "error",
-			Status: e.Status, Class: errorClass(e), Latency: latency, Error: e.Message})
+			Status: e.Status, Class: errorClass(e), Latency: latency, Error: e.Message, Start: start, Deployment: d})
 		st.log.LogAttrs(ctx, slog.LevelWarn, "upstream attempt failed",
 			slog.String("provider", d.ProviderName), slog.String("model", model),
 			slog.Int("status", e.Status), slog.String("class", errorClass(e)), slog.String("error", e.Error()))
@@ -377,7 +381,8 @@ func (g *Gateway) attempt(ctx context.Context, st *runState, grp *Group, d *Depl
 	t.Breaker.Success()
 	t.Observe(latency)
 	t.ObserveHeaders(resp.Header)
-	st.trace = append(st.trace, Attempt{Group: grp.Name, Provider: d.ProviderName, Model: model, Outcome: "ok", Status: http.StatusOK, Latency: latency})
+	st.trace = append(st.trace, Attempt{Group: grp.Name, Provider: d.ProviderName, Model: model, Outcome: "ok", Status: http.StatusOK, Latency: latency,
+		Start: start, Deployment: d})
 	r := &Result{Response: resp, Deployment: d, Model: model, Upstream: latency, First: first}
 	if resp.Stream != nil {
 		resp.Stream = &trackedStream{Stream: resp.Stream, release: release, idle: grp.IdleTimeout, cancel: cancel, name: d.ProviderName}

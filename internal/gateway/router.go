@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,9 @@ import (
 type Deployment struct {
 	ProviderName string
 	Provider     provider.Provider
+	// ProviderType is the provider's type (openai, anthropic, ...) and
+	// Host its base URL's host, "" for the type's default: for traces.
+	ProviderType, Host string
 	// Model is the upstream model id, or "*" in a pattern group, where the
 	// part of the client's model name after the prefix is used.
 	Model string
@@ -67,6 +71,10 @@ func NewRouter(cfg *config.Config, providers map[string]provider.Provider) (*Rou
 	r := &Router{exact: map[string]*Group{}}
 	bc := route.BreakerConfig{Failures: cfg.CircuitBreaker.Failures, Cooldown: cfg.CircuitBreaker.Cooldown.D(), Probes: cfg.CircuitBreaker.Probes}
 	targets := map[string]*route.Target{}
+	kinds := map[string]config.Provider{}
+	for _, p := range cfg.Providers {
+		kinds[p.Name] = p
+	}
 	for _, m := range cfg.Models {
 		g := &Group{Name: m.Name, Timeout: m.Timeout.D(), DropParams: m.DropParams, Retry: m.Retry,
 			Fallbacks: m.Fallbacks, ContextWindowFallbacks: m.ContextWindowFallbacks, ContentPolicyFallbacks: m.ContentPolicyFallbacks,
@@ -104,7 +112,12 @@ func NewRouter(cfg *config.Config, providers map[string]provider.Provider) (*Rou
 				targets[key] = t
 			}
 			ts = append(ts, t)
-			g.Deployments = append(g.Deployments, Deployment{ProviderName: d.Provider, Provider: p, Model: d.Model, Target: t, Price: price})
+			host := ""
+			if u, err := url.Parse(kinds[d.Provider].BaseURL); err == nil {
+				host = u.Host
+			}
+			g.Deployments = append(g.Deployments, Deployment{ProviderName: d.Provider, Provider: p, ProviderType: kinds[d.Provider].Type, Host: host,
+				Model: d.Model, Target: t, Price: price})
 		}
 		g.balancer = route.NewBalancer(m.Strategy, ts)
 		if g.prefix != "" {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchboard-gw/switchboard/internal/api"
 	"github.com/switchboard-gw/switchboard/internal/api/openai"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
@@ -57,8 +59,10 @@ func (s *Server) finish(st *reqState, rec *Record) {
 		rec.Cache = "bypass" // no cache configured for it
 	}
 	if st.who != nil {
-		rec.KeyID, rec.TeamID = st.who.KeyID, st.who.TeamID
+		rec.KeyID, rec.TeamID, rec.UserID = st.who.KeyID, st.who.TeamID, st.who.UserID
 	}
+	rec.Metadata, rec.Tags = st.metadata, st.tags
+	rec.TraceParent, rec.TraceState = st.traceParent, st.traceState
 	s.record(rec)
 }
 
@@ -66,10 +70,13 @@ func (s *Server) finish(st *reqState, rec *Record) {
 // answers with out.
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte, out responder, pass *passthrough) {
 	f, aerr := openai.ScanChat(body)
-	rec.Model, rec.Stream = f.Model, f.Stream
+	rec.Model, rec.Stream, rec.MaxTokens = f.Model, f.Stream, f.MaxTokens
 	if aerr != nil {
 		s.fail(w, st, rec, aerr)
 		return
+	}
+	if s.tracing {
+		rec.Temperature, rec.TopP = number(body, "temperature"), number(body, "top_p")
 	}
 	group, rest, ok := s.resolve(w, st, rec, f.Model)
 	if !ok {
@@ -110,6 +117,12 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
 		if !res.Response.Raw {
 			estimateUsage(&rec.Usage, body, answerText(res.Response.Body))
+			if s.tracing {
+				rec.ResponseID = gjson.GetBytes(res.Response.Body, "id").String()
+				for _, r := range gjson.GetBytes(res.Response.Body, "choices.#.finish_reason").Array() {
+					rec.FinishReasons = append(rec.FinishReasons, r.String())
+				}
+			}
 		}
 		setTiming(w.Header(), rec, st.start, res.Upstream)
 		w.Header().Set("Content-Type", "application/json")
@@ -142,6 +155,9 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 	for {
 		if !res.Response.Raw {
 			said.add(chunk)
+			if s.tracing {
+				traceChunk(rec, chunk)
+			}
 		}
 		if out.Chunk(w, chunk) != nil || rc.Flush() != nil {
 			rec.Status, rec.Error = provider.StatusClientClosed, "client went away mid-stream"
@@ -163,7 +179,7 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 				e = &api.Error{Status: http.StatusGatewayTimeout, Type: api.TypeTimeout, Code: "upstream_timeout",
 					Message: "The response took longer than the model's timeout of " + timeout.String() + ".", Cause: err}
 			}
-			rec.Status, rec.Error = e.Status, e.Error()
+			rec.Status, rec.Error, rec.ErrorType, rec.ErrorCode = e.Status, e.Error(), e.Type, e.Code
 			st.log.LogAttrs(ctx, slog.LevelWarn, "stream broke after it started",
 				slog.String("provider", rec.Provider), slog.String("error", e.Error()))
 			out.Fail(w, e)
@@ -262,3 +278,26 @@ func writeError(w http.ResponseWriter, render func(*api.Error) []byte, e *api.Er
 }
 
 func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(err, target) }
+
+// number reads a top-level JSON number, or nil.
+func number(body []byte, field string) *float64 {
+	v := gjson.GetBytes(body, field)
+	if v.Type != gjson.Number {
+		return nil
+	}
+	f := v.Float()
+	return &f
+}
+
+// traceChunk keeps a stream's response id and finish reasons for its
+// trace.
+func traceChunk(rec *Record, chunk []byte) {
+	if rec.ResponseID == "" {
+		rec.ResponseID = gjson.GetBytes(chunk, "id").String()
+	}
+	for _, r := range gjson.GetBytes(chunk, "choices.#.finish_reason").Array() {
+		if r.Type == gjson.String {
+			rec.FinishReasons = append(rec.FinishReasons, r.String())
+		}
+	}
+}

@@ -7,9 +7,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +36,11 @@ type Options struct {
 	OnRecord func(*Record)
 	// Metrics, if set, serves GET /metrics.
 	Metrics http.Handler
+	// Feedback, if set, stores POST /v1/feedback scores.
+	Feedback FeedbackStore
+	// Tracing makes records carry what traces need (trace context,
+	// sampling parameters, response ids); off, none of it is read.
+	Tracing bool
 	// Auth resolves keys; nil accepts only the config's master key.
 	Auth *auth.Authenticator
 	// Store, if set, is pinged by /readyz.
@@ -54,6 +61,7 @@ type Record struct {
 	Endpoint  string
 	KeyID     string // the caller's key ("" for the master key or --demo)
 	TeamID    string
+	UserID    string
 	Model     string // as the client asked
 	Provider  string // the deployment's provider that answered (or last tried)
 	Upstream  string // the upstream model
@@ -84,6 +92,17 @@ type Record struct {
 	Overhead time.Duration
 	// Cache is the cache result: hit, semantic-hit, miss or bypass.
 	Cache string
+	// MaxTokens is the request's max_tokens (0: not set). The rest is
+	// kept only when tracing is on: the client's W3C trace context and
+	// sampling parameters, and the answer's id and finish reasons.
+	MaxTokens               int64
+	TraceParent, TraceState string
+	Temperature, TopP       *float64
+	ResponseID              string
+	FinishReasons           []string
+	// Metadata is the client's x-switchboard-metadata (a JSON object) and
+	// Tags its x-switchboard-tags, both as sent.
+	Metadata, Tags string
 	// BudgetAlerts lists the budgets (key:ID, team:ID, ...) whose alert
 	// share this request's spend crossed.
 	BudgetAlerts []string
@@ -104,23 +123,28 @@ type Server struct {
 	maxBody  int64
 	onRecord func(*Record)
 	inFlight atomic.Int64
-	alerted  sync.Map // budget subject|period → alert logged
-	ready    atomic.Bool
-	mux      *http.ServeMux
+	// feedbackStore keeps POST /v1/feedback scores.
+	feedbackStore FeedbackStore
+	tracing       bool
+	alerted       sync.Map // budget subject|period → alert logged
+	ready         atomic.Bool
+	mux           *http.ServeMux
 }
 
 // New builds a server; it is ready at once.
 func New(o Options) *Server {
 	s := &Server{
-		cfg:      o.Config,
-		log:      o.Log,
-		auth:     o.Auth,
-		store:    o.Store,
-		limiter:  o.Limiter,
-		authOff:  o.Config.Demo,
-		maxBody:  o.Config.MaxBodyBytes,
-		onRecord: o.OnRecord,
-		mux:      http.NewServeMux(),
+		cfg:           o.Config,
+		log:           o.Log,
+		auth:          o.Auth,
+		store:         o.Store,
+		limiter:       o.Limiter,
+		authOff:       o.Config.Demo,
+		maxBody:       o.Config.MaxBodyBytes,
+		onRecord:      o.OnRecord,
+		feedbackStore: o.Feedback,
+		tracing:       o.Tracing,
+		mux:           http.NewServeMux(),
 	}
 	s.gw.Store(o.Gateway)
 	if s.log == nil {
@@ -142,6 +166,7 @@ func New(o Options) *Server {
 		s.mux.HandleFunc("POST "+prefix+"/messages", s.inference("messages", anthropic.ErrorJSON, s.withBody(s.messages)))
 		s.mux.HandleFunc("POST "+prefix+"/messages/count_tokens", s.inference("count_tokens", anthropic.ErrorJSON, s.withBody(s.countTokens)))
 		s.mux.HandleFunc("POST "+prefix+"/responses", s.inference("responses", openai.ErrorJSON, s.withBody(s.responsesAPI)))
+		s.mux.HandleFunc("POST "+prefix+"/feedback", s.inference("feedback", openai.ErrorJSON, s.feedback))
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -195,8 +220,12 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 type reqState struct {
 	id       string
 	endpoint string
-	start    time.Time
-	log      *slog.Logger
+	// metadata and tags are the client's, checked on arrival.
+	metadata, tags string
+	// traceParent and traceState are the client's W3C trace context.
+	traceParent, traceState string
+	start                   time.Time
+	log                     *slog.Logger
 	// render writes errors in the route's inbound format.
 	render func(*api.Error) []byte
 	// who is the caller (an open principal in --demo).
@@ -213,6 +242,9 @@ func (s *Server) inference(endpoint string, render func(*api.Error) []byte, h fu
 		st := &reqState{start: time.Now(), id: requestID(r), render: render, endpoint: endpoint}
 		w.Header().Set("x-request-id", st.id)
 		st.log = s.log.With(slog.String("request_id", st.id))
+		if s.tracing {
+			st.traceParent, st.traceState = r.Header.Get("traceparent"), r.Header.Get("tracestate")
+		}
 		if s.authOff {
 			st.who = &auth.Principal{Master: true, Role: auth.RoleAdmin}
 		} else {
@@ -231,6 +263,12 @@ func (s *Server) inference(endpoint string, render func(*api.Error) []byte, h fu
 			if p.KeyID != "" {
 				st.log = st.log.With(slog.String("key_id", p.KeyID))
 			}
+		}
+		if aerr := st.clientLabels(r.Header); aerr != nil {
+			rec := &Record{RequestID: st.id, Endpoint: endpoint}
+			s.fail(w, st, rec, aerr)
+			s.finish(st, rec)
+			return
 		}
 		h(w, r, st)
 	}
@@ -333,4 +371,38 @@ func (s *Server) record(rec *Record) {
 	if s.onRecord != nil {
 		s.onRecord(rec)
 	}
+}
+
+// Bounds on what a client may attach to its request's log entry.
+const (
+	maxMetadataBytes = 4 << 10
+	maxTagsBytes     = 1 << 10
+)
+
+// clientLabels takes x-switchboard-metadata (a JSON object) and
+// x-switchboard-tags (comma-separated) for the log; malformed or
+// oversized ones are refused so nothing unreadable is stored.
+func (st *reqState) clientLabels(h http.Header) *api.Error {
+	if m := h.Get("x-switchboard-metadata"); m != "" {
+		if len(m) > maxMetadataBytes || !json.Valid([]byte(m)) || strings.TrimSpace(m)[0] != '{' {
+			return api.BadRequest("x-switchboard-metadata", "invalid_metadata", "x-switchboard-metadata must be a JSON object of at most %d bytes.", maxMetadataBytes)
+		}
+		st.metadata = m
+	}
+	if t := h.Get("x-switchboard-tags"); t != "" {
+		if len(t) > maxTagsBytes || !printableTags(t) {
+			return api.BadRequest("x-switchboard-tags", "invalid_tags", "x-switchboard-tags must be comma-separated printable tags, at most %d bytes.", maxTagsBytes)
+		}
+		st.tags = t
+	}
+	return nil
+}
+
+func printableTags(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -10,29 +11,65 @@ import (
 
 // LogEntry is one request in the request log.
 type LogEntry struct {
-	ID              string    `json:"id"`
-	RequestID       string    `json:"request_id"`
-	CreatedAt       time.Time `json:"created_at"`
-	KeyID           string    `json:"key_id"`
-	TeamID          string    `json:"team_id"`
-	Endpoint        string    `json:"endpoint"`
-	Model           string    `json:"model"`
-	Provider        string    `json:"provider"`
-	DeploymentModel string    `json:"deployment_model"`
-	Stream          bool      `json:"stream"`
-	Status          int       `json:"status"`
-	Error           string    `json:"error"`
-	LatencyMS       float64   `json:"latency_ms"`
-	TTFTMS          float64   `json:"ttft_ms"`
-	InputTokens     int64     `json:"input_tokens"`
-	OutputTokens    int64     `json:"output_tokens"`
-	CachedTokens    int64     `json:"cached_tokens"`
-	UsageEstimated  bool      `json:"usage_estimated"`
-	CostUSD         float64   `json:"cost_usd"`
-	Unpriced        bool      `json:"unpriced"`
-	Cache           string    `json:"cache"`
-	Attempts        int       `json:"attempts"`
-	Trace           string    `json:"-"`
+	ID               string    `json:"id"`
+	RequestID        string    `json:"request_id"`
+	CreatedAt        time.Time `json:"created_at"`
+	KeyID            string    `json:"key_id"`
+	TeamID           string    `json:"team_id"`
+	UserID           string    `json:"user_id"`
+	Endpoint         string    `json:"endpoint"`
+	Model            string    `json:"model"`
+	Provider         string    `json:"provider"`
+	DeploymentModel  string    `json:"deployment_model"`
+	Stream           bool      `json:"stream"`
+	Status           int       `json:"status"`
+	Error            string    `json:"error"`
+	ErrorType        string    `json:"error_type"`
+	ErrorCode        string    `json:"error_code"`
+	LatencyMS        float64   `json:"latency_ms"`
+	TTFTMS           float64   `json:"ttft_ms"`
+	InputTokens      int64     `json:"input_tokens"`
+	OutputTokens     int64     `json:"output_tokens"`
+	CachedTokens     int64     `json:"cached_tokens"`
+	CacheWriteTokens int64     `json:"cache_write_tokens"`
+	ReasoningTokens  int64     `json:"reasoning_tokens"`
+	UsageEstimated   bool      `json:"usage_estimated"`
+	CostUSD          float64   `json:"cost_usd"`
+	Unpriced         bool      `json:"unpriced"`
+	Cache            string    `json:"cache"`
+	Attempts         int       `json:"attempts"`
+	OverheadMS       float64   `json:"overhead_ms"`
+	Metadata         string    `json:"-"` // the client's JSON object, or ""
+	Tags             string    `json:"-"` // comma-separated
+	Trace            string    `json:"-"`
+}
+
+// logColumns are request_logs' columns in the order entries are written
+// and read.
+const logColumns = `id, request_id, created_at, key_id, team_id, user_id, endpoint, model, provider, deployment_model, stream, status, error, error_type, error_code,
+	latency_ms, ttft_ms, overhead_ms, input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated, cost_usd, unpriced,
+	cache, attempts, metadata, tags, trace`
+
+func (e *LogEntry) values(args []any) []any {
+	trace := e.Trace
+	if trace == "" {
+		trace = "[]"
+	}
+	return append(args, e.ID, e.RequestID, e.CreatedAt.UnixMilli(), e.KeyID, e.TeamID, e.UserID, e.Endpoint, e.Model, e.Provider, e.DeploymentModel,
+		b2i(e.Stream), e.Status, e.Error, e.ErrorType, e.ErrorCode, e.LatencyMS, e.TTFTMS, e.OverheadMS, e.InputTokens, e.OutputTokens,
+		e.CachedTokens, e.CacheWriteTokens, e.ReasoningTokens, b2i(e.UsageEstimated), e.CostUSD, b2i(e.Unpriced), e.Cache, e.Attempts, e.Metadata, e.Tags, trace)
+}
+
+func scanLog(row interface{ Scan(...any) error }) (LogEntry, error) {
+	var e LogEntry
+	var created int64
+	var stream, est, unpriced int
+	err := row.Scan(&e.ID, &e.RequestID, &created, &e.KeyID, &e.TeamID, &e.UserID, &e.Endpoint, &e.Model, &e.Provider, &e.DeploymentModel, &stream,
+		&e.Status, &e.Error, &e.ErrorType, &e.ErrorCode, &e.LatencyMS, &e.TTFTMS, &e.OverheadMS, &e.InputTokens, &e.OutputTokens, &e.CachedTokens,
+		&e.CacheWriteTokens, &e.ReasoningTokens, &est, &e.CostUSD, &unpriced, &e.Cache, &e.Attempts, &e.Metadata, &e.Tags, &e.Trace)
+	e.CreatedAt = time.UnixMilli(created).UTC()
+	e.Stream, e.UsageEstimated, e.Unpriced = stream == 1, est == 1, unpriced == 1
+	return e, err
 }
 
 func b2i(b bool) int {
@@ -70,26 +107,21 @@ func (s *Store) InsertLogs(ctx context.Context, entries []LogEntry) error {
 		r.cost += e.CostUSD
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		const cols = 23
-		// Multi-row inserts of up to 100 rows: few statements per batch.
+		cols := strings.Count(logColumns, ",") + 1
+		placeholders := "(" + strings.Repeat("?,", cols-1) + "?)"
+		// Multi-row inserts of up to 100 rows: few statements per batch
+		// (PostgreSQL allows 65,535 parameters in one).
 		for start := 0; start < len(entries); start += 100 {
 			chunk := entries[start:min(start+100, len(entries))]
 			var q strings.Builder
-			q.WriteString(`INSERT INTO request_logs (id, request_id, created_at, key_id, team_id, endpoint, model, provider, deployment_model, stream, status, error,
-				latency_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, usage_estimated, cost_usd, unpriced, cache, attempts, trace) VALUES `)
+			q.WriteString(`INSERT INTO request_logs (` + logColumns + `) VALUES `)
 			args := make([]any, 0, len(chunk)*cols)
-			for i, e := range chunk {
+			for i := range chunk {
 				if i > 0 {
 					q.WriteByte(',')
 				}
-				q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-				trace := e.Trace
-				if trace == "" {
-					trace = "[]"
-				}
-				args = append(args, e.ID, e.RequestID, e.CreatedAt.UnixMilli(), e.KeyID, e.TeamID, e.Endpoint, e.Model, e.Provider, e.DeploymentModel,
-					b2i(e.Stream), e.Status, e.Error, e.LatencyMS, e.TTFTMS, e.InputTokens, e.OutputTokens, e.CachedTokens, b2i(e.UsageEstimated),
-					e.CostUSD, b2i(e.Unpriced), e.Cache, e.Attempts, trace)
+				q.WriteString(placeholders)
+				args = chunk[i].values(args)
 			}
 			if _, err := tx.ExecContext(ctx, s.rebind(q.String()), args...); err != nil {
 				return err
@@ -111,17 +143,16 @@ func (s *Store) InsertLogs(ctx context.Context, entries []LogEntry) error {
 
 // LogFilter selects log entries.
 type LogFilter struct {
-	Model, KeyID, TeamID, Provider string
-	Status                         int // 0: any
-	From, To                       time.Time
-	Before                         string // keyset: entries older than this id
-	Limit                          int
+	Model, KeyID, TeamID, UserID, Provider, Cache string
+	Status                                        int // 0: any
+	From, To                                      time.Time
+	Before                                        string // keyset: entries older than this id
+	Limit                                         int
 }
 
 // Logs lists entries, newest first.
 func (s *Store) Logs(ctx context.Context, f LogFilter) ([]LogEntry, error) {
-	q := `SELECT id, request_id, created_at, key_id, team_id, endpoint, model, provider, deployment_model, stream, status, error, latency_ms, ttft_ms,
-		input_tokens, output_tokens, cached_tokens, usage_estimated, cost_usd, unpriced, cache, attempts, trace FROM request_logs WHERE 1=1`
+	q := `SELECT ` + logColumns + ` FROM request_logs WHERE 1=1`
 	var args []any
 	add := func(cond string, v any) {
 		q += " AND " + cond
@@ -136,8 +167,14 @@ func (s *Store) Logs(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 	if f.TeamID != "" {
 		add("team_id = ?", f.TeamID)
 	}
+	if f.UserID != "" {
+		add("user_id = ?", f.UserID)
+	}
 	if f.Provider != "" {
 		add("provider = ?", f.Provider)
+	}
+	if f.Cache != "" {
+		add("cache = ?", f.Cache)
 	}
 	if f.Status != 0 {
 		add("status = ?", f.Status)
@@ -159,16 +196,10 @@ func (s *Store) Logs(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 	defer rows.Close()
 	var out []LogEntry
 	for rows.Next() {
-		var e LogEntry
-		var created int64
-		var stream, est, unpriced int
-		if err := rows.Scan(&e.ID, &e.RequestID, &created, &e.KeyID, &e.TeamID, &e.Endpoint, &e.Model, &e.Provider, &e.DeploymentModel, &stream,
-			&e.Status, &e.Error, &e.LatencyMS, &e.TTFTMS, &e.InputTokens, &e.OutputTokens, &e.CachedTokens, &est, &e.CostUSD, &unpriced,
-			&e.Cache, &e.Attempts, &e.Trace); err != nil {
+		e, err := scanLog(rows)
+		if err != nil {
 			return nil, err
 		}
-		e.CreatedAt = time.UnixMilli(created).UTC()
-		e.Stream, e.UsageEstimated, e.Unpriced = stream == 1, est == 1, unpriced == 1
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -226,19 +257,73 @@ func (s *Store) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
 	return out, rows.Err()
 }
 
-// PruneLogs deletes request log rows created before cutoff, in chunks so
-// no single statement holds the database for long; rollups stay.
+// PruneLogs deletes request log rows (and feedback) created before
+// cutoff, in chunks so no single statement holds the database for long;
+// rollups stay. It returns how many log rows went.
 func (s *Store) PruneLogs(ctx context.Context, cutoff time.Time) (int64, error) {
 	var total int64
-	for {
-		res, err := s.exec(ctx, `DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs WHERE created_at < ? LIMIT 5000)`, cutoff.UnixMilli())
-		if err != nil {
-			return total, err
-		}
-		n, _ := res.RowsAffected()
-		total += n
-		if n < 5000 {
-			return total, nil
+	for _, table := range []string{"request_logs", "feedback"} {
+		for {
+			res, err := s.exec(ctx, `DELETE FROM `+table+` WHERE id IN (SELECT id FROM `+table+` WHERE created_at < ? LIMIT 5000)`, cutoff.UnixMilli())
+			if err != nil {
+				return total, err
+			}
+			n, _ := res.RowsAffected()
+			if table == "request_logs" {
+				total += n
+			}
+			if n < 5000 {
+				break
+			}
 		}
 	}
+	return total, nil
+}
+
+// LogByRequestID reads the newest entry with a request id (a client may
+// reuse its own ids).
+func (s *Store) LogByRequestID(ctx context.Context, requestID string) (LogEntry, error) {
+	e, err := scanLog(s.queryRow(ctx, `SELECT `+logColumns+` FROM request_logs WHERE request_id = ? ORDER BY id DESC LIMIT 1`, requestID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, ErrNotFound
+	}
+	return e, err
+}
+
+// Feedback is a score a client gave an answer.
+type Feedback struct {
+	ID        string    `json:"id"`
+	RequestID string    `json:"request_id"`
+	KeyID     string    `json:"key_id,omitempty"`
+	Score     float64   `json:"score"`
+	Label     string    `json:"label,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AddFeedback stores a score.
+func (s *Store) AddFeedback(ctx context.Context, f *Feedback) error {
+	_, err := s.exec(ctx, `INSERT INTO feedback (id, request_id, key_id, score, label, comment, created_at) VALUES (?,?,?,?,?,?,?)`,
+		f.ID, f.RequestID, f.KeyID, f.Score, f.Label, f.Comment, f.CreatedAt.UnixMilli())
+	return err
+}
+
+// FeedbackFor lists the scores given for a request, oldest first.
+func (s *Store) FeedbackFor(ctx context.Context, requestID string) ([]Feedback, error) {
+	rows, err := s.query(ctx, `SELECT id, request_id, key_id, score, label, comment, created_at FROM feedback WHERE request_id = ? ORDER BY id`, requestID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Feedback{}
+	for rows.Next() {
+		var f Feedback
+		var at int64
+		if err := rows.Scan(&f.ID, &f.RequestID, &f.KeyID, &f.Score, &f.Label, &f.Comment, &at); err != nil {
+			return nil, err
+		}
+		f.CreatedAt = time.UnixMilli(at).UTC()
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
