@@ -119,7 +119,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	adm := admin.New(st, authn, log)
 	adm.Secrets, adm.Limiter, adm.Runtime = ring, limiter, runtime
 	metrics := telemetry.NewMetrics()
-	tracer, err := telemetry.NewTracer(ctx, cfg.Tracing, getenv)
+	tracer, err := telemetry.NewTracer(ctx, cfg.Tracing, getenv, log)
 	if err != nil {
 		return fmt.Errorf("serve: tracing: %w", err)
 	}

@@ -134,7 +134,7 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	t.Cleanup(g.logs.Close)
 	g.metrics = telemetry.NewMetrics()
 	opts.Metrics = g.metrics.Handler()
-	if g.tracer, err = telemetry.NewTracer(context.Background(), cfg.Tracing, func(string) string { return "" }); err != nil {
+	if g.tracer, err = telemetry.NewTracer(context.Background(), cfg.Tracing, func(string) string { return "" }, log); err != nil {
 		t.Fatal(err)
 	}
 	opts.Tracing = g.tracer != nil

@@ -2,10 +2,12 @@ package telemetry
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -33,7 +35,7 @@ type Tracer struct {
 
 // NewTracer builds the tracer the configuration asks for, or nil when
 // neither tracing.endpoint nor OTEL_EXPORTER_OTLP_ENDPOINT is set.
-func NewTracer(ctx context.Context, cfg config.Tracing, getenv func(string) string) (*Tracer, error) {
+func NewTracer(ctx context.Context, cfg config.Tracing, getenv func(string) string, log *slog.Logger) (*Tracer, error) {
 	var opts []otlptracehttp.Option
 	switch {
 	case cfg.Endpoint != "":
@@ -44,6 +46,11 @@ func NewTracer(ctx context.Context, cfg config.Tracing, getenv func(string) stri
 	if len(cfg.Headers) > 0 {
 		opts = append(opts, otlptracehttp.WithHeaders(cfg.Headers))
 	}
+	// Export failures (a collector down, a refused token) are logged, not
+	// fatal: traces are best effort, requests are not.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("tracing: export failed", "error", err.Error())
+	}))
 	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, err
