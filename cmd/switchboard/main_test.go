@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -132,8 +133,9 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
-// SIGTERM: the process stops accepting, lets an in-flight stream finish,
-// and exits 0.
+// SIGTERM: the process stops accepting, lets the requests in flight —
+// streams and plain ones — finish, writes a log row for every request
+// that got an answer, and exits 0.
 func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -143,8 +145,9 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	// A slow upstream: the stream takes about a second.
-	up := httptest.NewServer(mock.New(mock.Options{TokensPerSecond: 15}))
+	// A slow upstream: a stream takes about a second, any answer 300 ms
+	// to start.
+	up := httptest.NewServer(mock.New(mock.Options{TokensPerSecond: 15, Latency: 300 * time.Millisecond}))
 	defer up.Close()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "cfg.yml")
@@ -187,18 +190,52 @@ models:
 			logs.Write(append(sc.Bytes(), '\n'))
 		}
 	}()
-	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions",
-		strings.NewReader(`{"model":"gpt","stream":true,"messages":[{"role":"user","content":"tell me a story"}]}`))
-	req.Header.Set("Authorization", "Bearer sk-shutdown-test")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// Ten streams and ten plain requests in flight when SIGTERM comes.
+	type answer struct {
+		id     string
+		stream bool
+		ok     bool
+		detail string
 	}
-	// The stream has started; now ask the process to stop.
+	answers := make(chan answer, 20)
+	started := make(chan struct{}, 20)
+	for i := range 20 {
+		go func() {
+			a := answer{id: fmt.Sprintf("req-term-%02d", i), stream: i%2 == 0}
+			req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions",
+				strings.NewReader(fmt.Sprintf(`{"model":"gpt","stream":%v,"messages":[{"role":"user","content":"tell me a story"}]}`, a.stream)))
+			req.Header.Set("Authorization", "Bearer sk-shutdown-test")
+			req.Header.Set("x-request-id", a.id)
+			started <- struct{}{}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				a.detail = err.Error()
+				answers <- a
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			complete := strings.Contains(string(body), `"finish_reason":"stop"`)
+			if a.stream {
+				complete = strings.HasSuffix(strings.TrimSpace(string(body)), "data: [DONE]")
+			}
+			a.ok, a.detail = err == nil && resp.StatusCode == 200 && complete, fmt.Sprintf("%d %v %s", resp.StatusCode, err, body)
+			answers <- a
+		}()
+	}
+	for range 20 {
+		<-started
+	}
+	time.Sleep(100 * time.Millisecond) // all twenty are at the upstream now
 	cmd.Process.Signal(syscall.SIGTERM)
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(body)), "data: [DONE]") {
-		t.Errorf("in-flight stream cut by shutdown: %v\n%s", err, body)
+	answered := map[string]bool{}
+	for range 20 {
+		a := <-answers
+		if !a.ok {
+			t.Errorf("%s (stream %v) cut by shutdown: %s", a.id, a.stream, a.detail)
+			continue
+		}
+		answered[a.id] = true
 	}
 	waited := make(chan error)
 	go func() { waited <- cmd.Wait() }()
@@ -217,19 +254,23 @@ models:
 	if !strings.Contains(logs.String(), "shutting down") {
 		t.Errorf("logs:\n%s", logs.String())
 	}
-	// The stream that finished during shutdown is in the request log:
-	// the log is flushed after the last request, before exit.
+	// Every request answered during shutdown is in the request log: the
+	// log is flushed after the last request, before exit.
 	st, err := store.Open(context.Background(), "sqlite://"+dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	entries, err := st.Logs(context.Background(), store.LogFilter{Limit: 10})
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("request log after shutdown: %d entries, %v", len(entries), err)
+	entries, err := st.Logs(context.Background(), store.LogFilter{Limit: 100})
+	if err != nil || len(entries) != len(answered) || len(answered) != 20 {
+		t.Fatalf("request log after shutdown: %d entries for %d answers, %v", len(entries), len(answered), err)
 	}
-	if e := entries[0]; e.Status != 200 || !e.Stream || e.OutputTokens == 0 || e.Model != "gpt" || e.Provider != "slow" || e.TTFTMS <= 0 {
-		t.Errorf("logged %+v", e)
+	for _, e := range entries {
+		stream := strings.HasSuffix(e.RequestID, "0") || strings.HasSuffix(e.RequestID, "2") || strings.HasSuffix(e.RequestID, "4") ||
+			strings.HasSuffix(e.RequestID, "6") || strings.HasSuffix(e.RequestID, "8")
+		if !answered[e.RequestID] || e.Status != 200 || e.Stream != stream || e.OutputTokens == 0 || e.Model != "gpt" || e.Provider != "slow" || (stream && e.TTFTMS <= 0) {
+			t.Errorf("logged %+v", e)
+		}
 	}
 }
 

@@ -108,7 +108,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
-	logs := reqlog.New(st, log, reqlog.Options{})
+	logs := reqlog.New(st, log, reqlog.Options{Spill: cfg.SpillPath()})
 	// Flushed after the HTTP server has drained: every finished request
 	// is in the log before the process exits.
 	defer logs.Close()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -69,6 +70,24 @@ type Log struct {
 	// Retention is how long request log rows are kept (default 30 days);
 	// the daily usage rollups are kept for good.
 	Retention Duration `yaml:"retention"`
+	// Spill is the local file that keeps request-log entries the
+	// database cannot take in time, until it can; "off" disables it
+	// (default: request-log.spill beside a SQLite database, or in ./data).
+	Spill string `yaml:"spill"`
+}
+
+// SpillPath is where the request log spills, or "" for nowhere.
+func (c *Config) SpillPath() string {
+	switch {
+	case c.Log.Spill == "off" || c.Demo:
+		return ""
+	case c.Log.Spill != "":
+		return c.Log.Spill
+	}
+	if db, ok := strings.CutPrefix(c.Database, "sqlite://"); ok && db != ":memory:" && !strings.HasPrefix(db, "file::memory:") {
+		return filepath.Join(filepath.Dir(db), "request-log.spill")
+	}
+	return filepath.Join("data", "request-log.spill")
 }
 
 // Provider is one upstream account: a type, where it lives and its credential.

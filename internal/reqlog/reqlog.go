@@ -1,12 +1,17 @@
 // Package reqlog writes the request log off the request path: a bounded
 // queue feeds a batch writer (one transaction per batch). A full queue
-// never slows a request: the entry is counted as dropped. Close drains
-// and flushes everything queued.
+// never slows a request: the entry goes to a local spill file (through a
+// second queue, so the request does no disk I/O), as does a batch the
+// database refused twice, and the file is written to the database when
+// it can take it. Only when the spill queue is full too, or there is no
+// spill file, is an entry dropped — and counted. Close drains and
+// flushes everything queued.
 package reqlog
 
 import (
 	"context"
 	"log/slog"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +37,16 @@ type Writer struct {
 	written  atomic.Int64
 	failed   atomic.Int64
 	done     chan struct{}
+
+	// The spill file, when configured: spillq feeds it from the request
+	// path; pending counts entries in it not yet replayed.
+	spill     *spill
+	spillq    chan item
+	spillDone chan struct{}
+	spilled   atomic.Int64
+	replayed  atomic.Int64
+	pending   atomic.Int64
+	recheck   atomic.Bool // files may wait from an earlier run
 	// closing guards the queue: Enqueue after Close (a request outliving
 	// the shutdown grace) counts a drop instead of panicking.
 	closing sync.RWMutex
@@ -43,6 +58,9 @@ type Options struct {
 	Queue    int           // entries waiting (default 10,000)
 	Batch    int           // entries per write (default 500)
 	Interval time.Duration // longest wait before a partial batch is written (default 200ms)
+	// Spill, if set, is the file that takes entries the queue or the
+	// database cannot (replayed from there, also after a restart).
+	Spill string
 }
 
 // New starts a writer.
@@ -57,6 +75,16 @@ func New(sink Sink, log *slog.Logger, o Options) *Writer {
 		o.Interval = 200 * time.Millisecond
 	}
 	w := &Writer{sink: sink, log: log, queue: make(chan item, o.Queue), batch: o.Batch, interval: o.Interval, done: make(chan struct{})}
+	if o.Spill != "" {
+		sp, err := openSpill(o.Spill)
+		if err != nil {
+			log.Error("request log: no spill file; a full queue will drop entries", "path", o.Spill, "error", err.Error())
+		} else {
+			w.spill, w.spillq, w.spillDone = sp, make(chan item, o.Queue), make(chan struct{})
+			w.recheck.Store(true)
+			go w.runSpill()
+		}
+	}
 	go w.run()
 	return w
 }
@@ -89,13 +117,102 @@ func (w *Writer) enqueue(it item) bool {
 	case w.queue <- it:
 		return true
 	default:
-		// Logged at 1, 2, 4, 8... drops: visible without flooding.
-		if n := w.dropped.Add(1); n&(n-1) == 0 {
-			w.log.Warn("request log queue full: entries dropped", "dropped_total", n)
+	}
+	if w.spillq != nil {
+		select {
+		case w.spillq <- it:
+			return true
+		default:
 		}
-		return false
+	}
+	// Logged at 1, 2, 4, 8... drops: visible without flooding.
+	if n := w.dropped.Add(1); n&(n-1) == 0 {
+		w.log.Warn("request log queue full: entries dropped", "dropped_total", n)
+	}
+	return false
+}
+
+// prepare makes an entry's id and encodes its trace, off the request
+// goroutine.
+func prepare(it *item) {
+	if it.e.ID == "" {
+		it.e.ID = store.NewID("log_")
+	}
+	if len(it.trace) > 0 {
+		it.e.Trace = trace(it.trace)
 	}
 }
+
+// runSpill appends what overflowed the queue to the spill file.
+func (w *Writer) runSpill() {
+	defer close(w.spillDone)
+	buf := make([]store.LogEntry, 0, w.batch)
+	for it := range w.spillq {
+		prepare(&it)
+		buf = append(buf[:0], it.e)
+		for more := true; more && len(buf) < w.batch; {
+			select {
+			case next, ok := <-w.spillq:
+				if !ok {
+					more = false
+					break
+				}
+				prepare(&next)
+				buf = append(buf, next.e)
+			default:
+				more = false
+			}
+		}
+		w.toSpill(buf)
+	}
+}
+
+// toSpill writes entries to the spill file, counting them as dropped if
+// even that fails.
+func (w *Writer) toSpill(entries []store.LogEntry) bool {
+	if err := w.spill.append(entries); err != nil {
+		w.dropped.Add(int64(len(entries)))
+		w.log.Error("request log: spill file write failed; entries dropped", "entries", len(entries), "error", err.Error())
+		return false
+	}
+	// Logged each time the total passes a power of two.
+	if n := w.spilled.Add(int64(len(entries))); bits.Len64(uint64(n)) != bits.Len64(uint64(n-int64(len(entries)))) {
+		w.log.Warn("request log: entries spilled to the local file, to be written later", "spilled_total", n)
+	}
+	w.pending.Add(int64(len(entries)))
+	return true
+}
+
+// replaySpill writes spilled entries to the database; on a failure the
+// rest stays in the file for the next try.
+func (w *Writer) replaySpill() {
+	if w.spill == nil || (w.pending.Load() == 0 && !w.recheck.Swap(false)) {
+		return
+	}
+	for _, path := range w.spill.take() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		n, err := replay(ctx, path, w.sink, w.batch)
+		cancel()
+		w.replayed.Add(int64(n))
+		w.written.Add(int64(n))
+		w.pending.Add(-int64(n))
+		if err != nil {
+			w.log.Warn("request log: replaying the spill file failed; will retry", "path", path, "stored", n, "error", err.Error())
+			return
+		}
+		if n > 0 {
+			w.log.Info("request log: spilled entries written", "entries", n)
+		}
+	}
+	if w.pending.Load() < 0 { // entries from an earlier run
+		w.pending.Store(0)
+	}
+}
+
+// Spilled counts entries written to the spill file; Replayed those
+// written from it to the database.
+func (w *Writer) Spilled() int64  { return w.spilled.Load() }
+func (w *Writer) Replayed() int64 { return w.replayed.Load() }
 
 // Dropped counts entries refused because the queue was full.
 func (w *Writer) Dropped() int64 { return w.dropped.Load() }
@@ -125,11 +242,14 @@ func (w *Writer) run() {
 			err = w.sink.InsertLogs(ctx, buf)
 			cancel()
 		}
-		if err != nil {
+		switch {
+		case err == nil:
+			w.written.Add(int64(len(buf)))
+		case w.spill != nil && w.toSpill(buf):
+			w.log.Warn("request log: batch refused by the database, kept in the spill file", "entries", len(buf), "error", err.Error())
+		default:
 			w.failed.Add(int64(len(buf)))
 			w.log.Error("request log: batch lost", "entries", len(buf), "error", err.Error())
-		} else {
-			w.written.Add(int64(len(buf)))
 		}
 		buf = buf[:0]
 	}
@@ -140,31 +260,38 @@ func (w *Writer) run() {
 				flush()
 				return
 			}
-			if it.e.ID == "" {
-				it.e.ID = store.NewID("log_")
-			}
-			if len(it.trace) > 0 {
-				it.e.Trace = trace(it.trace)
-			}
+			prepare(&it)
 			buf = append(buf, it.e)
 			if len(buf) >= w.batch {
 				flush()
 			}
 		case <-tick.C:
 			flush()
+			w.replaySpill()
 		}
 	}
 }
 
 // Close stops accepting entries, writes everything queued and waits.
+// Spilled entries are written too if the database takes them; otherwise
+// they stay in the file for the next start.
 func (w *Writer) Close() {
 	w.closing.Lock()
 	if !w.closed {
 		w.closed = true
 		close(w.queue)
+		if w.spillq != nil {
+			close(w.spillq)
+		}
 	}
 	w.closing.Unlock()
 	<-w.done
+	if w.spill != nil {
+		<-w.spillDone
+		w.recheck.Store(true)
+		w.replaySpill()
+		w.spill.close()
+	}
 }
 
 // Failed counts entries lost because the sink failed twice.

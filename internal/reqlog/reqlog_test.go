@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -189,5 +190,104 @@ func TestPrune(t *testing.T) {
 	}
 	if age := time.Since(p.cutoffs[0]); age < 47*time.Hour || age > 49*time.Hour {
 		t.Errorf("cutoff %v ago, want 48h", age)
+	}
+}
+
+// With the database stalled, what overflows the queue goes to the spill
+// file and is written once the database answers: every accepted entry is
+// stored exactly once, and what could not be accepted is counted exactly.
+func TestSpillOnOverflow(t *testing.T) {
+	s := &sink{gate: make(chan struct{})}
+	path := filepath.Join(t.TempDir(), "spill", "log.spill")
+	w := New(s, quiet, Options{Queue: 50, Batch: 10, Interval: 10 * time.Millisecond, Spill: path})
+	accepted := 0
+	start := time.Now()
+	for i := range 1000 {
+		if w.Enqueue(entry(i)) {
+			accepted++
+		}
+		if i%50 == 0 {
+			time.Sleep(time.Millisecond) // let the spill goroutine keep up
+		}
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("enqueue blocked")
+	}
+	if int(w.Dropped()) != 1000-accepted || accepted < 500 {
+		t.Errorf("accepted %d, dropped %d of 1000", accepted, w.Dropped())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Spilled() < int64(accepted-60) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if w.Spilled() == 0 {
+		t.Fatal("nothing spilled")
+	}
+	close(s.gate)
+	w.Close()
+	n, _ := s.count()
+	if n != accepted || int(w.Written()) != accepted || w.Replayed() != w.Spilled() {
+		t.Errorf("stored %d (written %d) of %d accepted; spilled %d, replayed %d", n, w.Written(), accepted, w.Spilled(), w.Replayed())
+	}
+	seen := map[string]bool{}
+	s.mu.Lock()
+	for _, b := range s.batches {
+		for _, e := range b {
+			if seen[e.ID] {
+				t.Errorf("%s stored twice", e.ID)
+			}
+			seen[e.ID] = true
+		}
+	}
+	s.mu.Unlock()
+	if files, _ := filepath.Glob(path + "*"); len(files) != 0 {
+		t.Errorf("spill files left: %v", files)
+	}
+}
+
+// A database that refuses batches: they are kept in the spill file, not
+// lost, and written once it recovers — also by the next process, if this
+// one stops first. Every field survives the round trip.
+func TestSpillSurvivesOutageAndRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.spill")
+	down := &sink{failures: 1 << 30}
+	w := New(down, quiet, Options{Batch: 5, Interval: 10 * time.Millisecond, Spill: path})
+	want := map[string]store.LogEntry{}
+	for i := range 12 {
+		e := entry(i)
+		e.Metadata, e.Tags, e.Trace, e.CostUSD, e.CreatedAt = `{"run":1}`, "a,b", `[{"provider":"p"}]`, 0.25, time.UnixMilli(1700000000000+int64(i)).UTC()
+		want[e.ID] = e
+		w.Enqueue(e)
+	}
+	w.Close()
+	if w.Failed() != 0 || w.Spilled() != 12 || w.Written() != 0 {
+		t.Fatalf("failed %d, spilled %d, written %d", w.Failed(), w.Spilled(), w.Written())
+	}
+	up := &sink{}
+	w2 := New(up, quiet, Options{Batch: 5, Interval: 10 * time.Millisecond, Spill: path})
+	deadline := time.Now().Add(5 * time.Second)
+	for w2.Replayed() < 12 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	w2.Close()
+	if w2.Replayed() != 12 {
+		t.Fatalf("replayed %d of 12", w2.Replayed())
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	got := 0
+	for _, b := range up.batches {
+		for _, e := range b {
+			got++
+			if w := want[e.ID]; w != e {
+				t.Errorf("round trip changed the entry:\n got %+v\nwant %+v", e, w)
+			}
+		}
+	}
+	if got != 12 {
+		t.Errorf("%d entries stored", got)
+	}
+	if files, _ := filepath.Glob(path + "*"); len(files) != 0 {
+		t.Errorf("spill files left: %v", files)
 	}
 }

@@ -185,7 +185,9 @@ func (b breakers) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) Watch(srv *server.Server, logs *reqlog.Writer) {
 	m.Gauge("switchboard_in_flight_requests", "Inference requests being served now.", func() float64 { return float64(srv.InFlight()) })
 	m.Gauge("switchboard_log_queue_depth", "Request-log entries waiting to be written.", func() float64 { return float64(logs.QueueDepth()) })
-	m.Counter("switchboard_log_queue_dropped_total", "Request-log entries dropped because the queue was full (each drop is also logged).", func() float64 { return float64(logs.Dropped()) })
-	m.Counter("switchboard_log_write_failures_total", "Request-log entries lost because the database refused their batch twice.", func() float64 { return float64(logs.Failed()) })
+	m.Counter("switchboard_log_queue_dropped_total", "Request-log entries dropped: the queue and the spill queue were full, or the spill file could not be written (logged).", func() float64 { return float64(logs.Dropped()) })
+	m.Counter("switchboard_log_spilled_total", "Request-log entries written to the local spill file (queue full or database refusing), to be stored later.", func() float64 { return float64(logs.Spilled()) })
+	m.Counter("switchboard_log_replayed_total", "Request-log entries stored from the spill file.", func() float64 { return float64(logs.Replayed()) })
+	m.Counter("switchboard_log_write_failures_total", "Request-log entries lost because the database refused their batch twice and there was no spill file.", func() float64 { return float64(logs.Failed()) })
 	m.Breakers(srv.Gateway)
 }
