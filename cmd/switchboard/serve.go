@@ -108,7 +108,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
-	logs := reqlog.New(st, log, reqlog.Options{Spill: cfg.SpillPath()})
+	logOpts, err := reqlog.OptionsFor(cfg)
+	if err != nil {
+		return fmt.Errorf("serve: log.payloads.redact: %w", err)
+	}
+	logs := reqlog.New(st, log, logOpts)
 	// Flushed after the HTTP server has drained: every finished request
 	// is in the log before the process exits.
 	defer logs.Close()

@@ -157,6 +157,7 @@ type createKeyRequest struct {
 	Role         string            `json:"role"`
 	Scopes       []string          `json:"scopes"`
 	Metadata     json.RawMessage   `json:"metadata"`
+	LogPayloads  bool              `json:"log_payloads"`
 }
 
 var validScopes = []string{"inference", "admin:read", "admin:write"}
@@ -202,7 +203,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	secret, prefix := auth.NewKey()
 	k := &store.Key{ID: store.NewID("key_"), Name: req.Name, Hash: h.auth.Hasher().Hash(secret), Prefix: prefix, Role: req.Role,
 		Scopes: strings.Join(req.Scopes, ","), TeamID: req.TeamID, UserID: req.UserID, Models: req.Models, MaxBudgetUSD: req.MaxBudgetUSD,
-		BudgetPeriod: req.BudgetPeriod, RPM: req.RPM, TPM: req.TPM, MaxParallel: req.MaxParallel, ModelLimits: req.ModelLimits, Metadata: req.Metadata, ExpiresAt: req.ExpiresAt, CreatedAt: time.Now().UTC()}
+		BudgetPeriod: req.BudgetPeriod, RPM: req.RPM, TPM: req.TPM, MaxParallel: req.MaxParallel, ModelLimits: req.ModelLimits, Metadata: req.Metadata, LogPayloads: req.LogPayloads, ExpiresAt: req.ExpiresAt, CreatedAt: time.Now().UTC()}
 	if err := h.store.CreateKey(r.Context(), k, p.Actor()); err != nil {
 		h.storeErr(w, err)
 		return

@@ -147,11 +147,12 @@ func (l *rateFields) apply(rpm, tpm, parallel *int, perModel *store.ModelLimits)
 type teamLimits struct {
 	budgetFields
 	rateFields
-	Models *[]string `json:"models"`
+	Models      *[]string `json:"models"`
+	LogPayloads *bool     `json:"log_payloads"`
 }
 
 func (l *teamLimits) set() bool {
-	return l.budgetFields.set() || l.rateFields.set() || l.Models != nil
+	return l.budgetFields.set() || l.rateFields.set() || l.Models != nil || l.LogPayloads != nil
 }
 
 // apply validates the fields and sets them on t.
@@ -161,6 +162,9 @@ func (l *teamLimits) apply(t *store.Team) *api.Error {
 	}
 	if aerr := l.rateFields.apply(&t.RPM, &t.TPM, &t.MaxParallel, &t.ModelLimits); aerr != nil {
 		return aerr
+	}
+	if l.LogPayloads != nil {
+		t.LogPayloads = *l.LogPayloads
 	}
 	if l.Models != nil {
 		for _, m := range *l.Models {
@@ -271,7 +275,7 @@ func (h *Handler) updateTeam(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	// budget bounds it: only admins change them.
 	if (req.set() || req.OrgID != nil) && !p.Master && p.Role != auth.RoleAdmin {
 		writeErr(w, &api.Error{Status: http.StatusForbidden, Type: api.TypePermission, Code: "forbidden",
-			Message: "Only admins change a team's organization, budget, rate limits or models."})
+			Message: "Only admins change a team's organization, budget, rate limits, models or payload logging."})
 		return
 	}
 	t, err := h.store.UpdateTeam(r.Context(), r.PathValue("id"), func(t *store.Team) error {

@@ -53,6 +53,14 @@ type Principal struct {
 	Org *store.Org
 	// User is the key's owner, whose budget applies too.
 	User *store.User
+	// LogPayloads asks for the key's prompts and completions to be kept.
+	LogPayloads bool
+}
+
+// CapturesPayloads reports whether the key or its team asked for its
+// prompts and completions to be logged.
+func (p *Principal) CapturesPayloads() bool {
+	return p != nil && (p.LogPayloads || (p.Team != nil && p.Team.LogPayloads))
 }
 
 // Actor names the principal in audit entries and logs.
@@ -191,7 +199,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		return nil, &api.Error{Status: http.StatusUnauthorized, Type: api.TypeAuthentication, Code: "key_expired", Message: "This API key has expired."}
 	}
 	return &Principal{KeyID: k.ID, TeamID: k.TeamID, UserID: k.UserID, Role: k.Role, Scopes: k.Scopes, Models: k.Models,
-		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, ModelLimits: k.ModelLimits, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: c.team, Org: c.org, User: c.user}, nil
+		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, ModelLimits: k.ModelLimits, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: c.team, Org: c.org, User: c.user, LogPayloads: k.LogPayloads}, nil
 }
 
 func (a *Authenticator) lookup(ctx context.Context, hash string) (cached, error) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -74,6 +75,26 @@ type Log struct {
 	// database cannot take in time, until it can; "off" disables it
 	// (default: request-log.spill beside a SQLite database, or in ./data).
 	Spill string `yaml:"spill"`
+	// Payloads configures prompt and completion capture.
+	Payloads Payloads `yaml:"payloads"`
+}
+
+// Payloads configures capture of prompts and completions in the request
+// log: off unless enabled here (for everything) or on a model group, key
+// or team; always redacted and capped before storage.
+type Payloads struct {
+	Enabled bool `yaml:"enabled"`
+	// MaxBytes caps each stored body (default 32 KiB).
+	MaxBytes int `yaml:"max_bytes"`
+	// Redact adds rules to the built-in ones (emails, card numbers, API
+	// keys and bearer tokens).
+	Redact []RedactRule `yaml:"redact"`
+}
+
+// RedactRule replaces every match of a regular expression.
+type RedactRule struct {
+	Pattern string `yaml:"pattern"`
+	Replace string `yaml:"replace"` // default "[REDACTED]"
 }
 
 // SpillPath is where the request log spills, or "" for nowhere.
@@ -160,6 +181,9 @@ type Model struct {
 	// DropParams lets requests through with parameters the provider cannot
 	// honour; they are dropped (and logged) instead of refused with a 400.
 	DropParams bool `yaml:"drop_params"`
+	// LogPayloads stores this group's prompts and completions in the
+	// request log (redacted and capped as log.payloads says).
+	LogPayloads bool `yaml:"log_payloads"`
 }
 
 // Deployment is one provider + upstream model that can serve a model group.
@@ -254,6 +278,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Log.Payloads.MaxBytes == 0 {
+		c.Log.Payloads.MaxBytes = 32 << 10
 	}
 	if c.Log.Retention == 0 {
 		c.Log.Retention = Duration(DefaultLogRetention)
@@ -426,6 +453,14 @@ func (c *Config) Validate() error {
 		}
 		if m.ContextWindow < 0 {
 			errs.add(c.entryKey("models", i, m.Name)+".context_window", "must not be negative")
+		}
+	}
+	if c.Log.Payloads.MaxBytes < 0 {
+		errs.add("log.payloads.max_bytes", "must be positive, got %d", c.Log.Payloads.MaxBytes)
+	}
+	for i, r := range c.Log.Payloads.Redact {
+		if _, err := regexp.Compile(r.Pattern); err != nil || r.Pattern == "" {
+			errs.add(fmt.Sprintf("log.payloads.redact[%d].pattern", i), "must be a regular expression (RE2 syntax), got %q", r.Pattern)
 		}
 	}
 	if r := c.Tracing.SampleRate; r != nil && (*r < 0 || *r > 1) {

@@ -130,7 +130,12 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	opts := server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: st, Admin: adm, Limiter: limiter, Feedback: st}
 	g.limiter = limiter
 	// The request log, as serve wires it, flushing often so tests see rows soon.
-	g.logs = reqlog.New(st, log, reqlog.Options{Interval: 10 * time.Millisecond})
+	logOpts, err := reqlog.OptionsFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logOpts.Interval, logOpts.Spill = 10*time.Millisecond, ""
+	g.logs = reqlog.New(st, log, logOpts)
 	t.Cleanup(g.logs.Close)
 	g.metrics = telemetry.NewMetrics()
 	opts.Metrics = g.metrics.Handler()

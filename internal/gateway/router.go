@@ -53,6 +53,8 @@ type Group struct {
 	ContextWindow          int64
 	FirstTokenTimeout      time.Duration
 	IdleTimeout            time.Duration
+	// LogPayloads keeps the group's prompts and completions in the log.
+	LogPayloads bool
 
 	balancer *route.Balancer
 	// prefix is set for pattern groups ("openai/*" has prefix "openai/").
@@ -76,7 +78,7 @@ func NewRouter(cfg *config.Config, providers map[string]provider.Provider) (*Rou
 		kinds[p.Name] = p
 	}
 	for _, m := range cfg.Models {
-		g := &Group{Name: m.Name, Timeout: m.Timeout.D(), DropParams: m.DropParams, Retry: m.Retry,
+		g := &Group{Name: m.Name, Timeout: m.Timeout.D(), DropParams: m.DropParams, LogPayloads: m.LogPayloads, Retry: m.Retry,
 			Fallbacks: m.Fallbacks, ContextWindowFallbacks: m.ContextWindowFallbacks, ContentPolicyFallbacks: m.ContentPolicyFallbacks,
 			ContextWindow: m.ContextWindow, FirstTokenTimeout: m.FirstTokenTimeout.D(), IdleTimeout: m.IdleTimeout.D()}
 		if strings.HasSuffix(m.Name, "/*") {

@@ -33,6 +33,7 @@ type Writer struct {
 	queue    chan item
 	batch    int
 	interval time.Duration
+	redact   *Redactor
 	dropped  atomic.Int64
 	written  atomic.Int64
 	failed   atomic.Int64
@@ -61,6 +62,9 @@ type Options struct {
 	// Spill, if set, is the file that takes entries the queue or the
 	// database cannot (replayed from there, also after a restart).
 	Spill string
+	// Redact cleans captured payloads before they are stored (default:
+	// the built-in rules).
+	Redact *Redactor
 }
 
 // New starts a writer.
@@ -74,7 +78,10 @@ func New(sink Sink, log *slog.Logger, o Options) *Writer {
 	if o.Interval <= 0 {
 		o.Interval = 200 * time.Millisecond
 	}
-	w := &Writer{sink: sink, log: log, queue: make(chan item, o.Queue), batch: o.Batch, interval: o.Interval, done: make(chan struct{})}
+	if o.Redact == nil {
+		o.Redact, _ = NewRedactor(nil)
+	}
+	w := &Writer{sink: sink, log: log, queue: make(chan item, o.Queue), batch: o.Batch, interval: o.Interval, done: make(chan struct{}), redact: o.Redact}
 	if o.Spill != "" {
 		sp, err := openSpill(o.Spill)
 		if err != nil {
@@ -89,16 +96,17 @@ func New(sink Sink, log *slog.Logger, o Options) *Writer {
 	return w
 }
 
-// item is a queued entry; its trace is encoded (and its id made) by the
-// writer, off the request goroutine.
+// item is a queued entry; its trace is encoded, its payloads redacted
+// (and its id made) by the writer, off the request goroutine.
 type item struct {
-	e     store.LogEntry
-	trace []gateway.Attempt
+	e         store.LogEntry
+	trace     []gateway.Attempt
+	req, resp []byte
 }
 
 // Record queues a finished request's entry.
 func (w *Writer) Record(r *server.Record) bool {
-	return w.enqueue(item{e: FromRecord(r), trace: r.Trace})
+	return w.enqueue(item{e: FromRecord(r), trace: r.Trace, req: r.RequestBody, resp: r.ResponseBody})
 }
 
 // Enqueue hands an entry to the writer without waiting; it reports false
@@ -132,14 +140,20 @@ func (w *Writer) enqueue(it item) bool {
 	return false
 }
 
-// prepare makes an entry's id and encodes its trace, off the request
-// goroutine.
-func prepare(it *item) {
+// prepare makes an entry's id, encodes its trace and redacts its
+// payloads, off the request goroutine.
+func (w *Writer) prepare(it *item) {
 	if it.e.ID == "" {
 		it.e.ID = store.NewID("log_")
 	}
 	if len(it.trace) > 0 {
 		it.e.Trace = trace(it.trace)
+	}
+	if len(it.req) > 0 {
+		it.e.RequestBody = w.redact.Apply(it.req)
+	}
+	if len(it.resp) > 0 {
+		it.e.ResponseBody = w.redact.Apply(it.resp)
 	}
 }
 
@@ -148,7 +162,7 @@ func (w *Writer) runSpill() {
 	defer close(w.spillDone)
 	buf := make([]store.LogEntry, 0, w.batch)
 	for it := range w.spillq {
-		prepare(&it)
+		w.prepare(&it)
 		buf = append(buf[:0], it.e)
 		for more := true; more && len(buf) < w.batch; {
 			select {
@@ -157,7 +171,7 @@ func (w *Writer) runSpill() {
 					more = false
 					break
 				}
-				prepare(&next)
+				w.prepare(&next)
 				buf = append(buf, next.e)
 			default:
 				more = false
@@ -260,7 +274,7 @@ func (w *Writer) run() {
 				flush()
 				return
 			}
-			prepare(&it)
+			w.prepare(&it)
 			buf = append(buf, it.e)
 			if len(buf) >= w.batch {
 				flush()

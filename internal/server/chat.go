@@ -87,6 +87,10 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	if _, ok := s.admit(ctx, w, st, rec, group, rest, func() int64 { return promptTokens(body) }, f.MaxTokens); !ok {
 		return
 	}
+	capture := s.cfg.Log.Payloads.Enabled || group.LogPayloads || st.who.CapturesPayloads()
+	if capture {
+		rec.RequestBody, rec.capture = s.clip(st.body), true
+	}
 
 	greq := &gateway.Request{Group: group, Rest: rest, Body: body, Chat: &f}
 	if pass != nil {
@@ -129,6 +133,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(http.StatusOK)
 		w.Write(b)
+		if capture {
+			rec.ResponseBody = s.clip(b)
+		}
 		return
 	}
 	s.streamChat(ctx, w, r, st, rec, res, group.Timeout, out, body)
@@ -190,6 +197,9 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 	rec.Usage = stream.Usage()
 	if !res.Response.Raw {
 		estimateUsage(&rec.Usage, body, said.b.String())
+		if rec.capture {
+			rec.ResponseBody = s.clip([]byte(said.b.String()))
+		}
 	}
 	out.Done(w)
 	rc.Flush()
@@ -300,4 +310,12 @@ func traceChunk(rec *Record, chunk []byte) {
 			rec.FinishReasons = append(rec.FinishReasons, r.String())
 		}
 	}
+}
+
+// clip copies at most log.payloads.max_bytes of b for the log.
+func (s *Server) clip(b []byte) []byte {
+	if n := s.cfg.Log.Payloads.MaxBytes; n > 0 && len(b) > n {
+		return append(append(make([]byte, 0, n+16), b[:n]...), "…[truncated]"...)
+	}
+	return append([]byte(nil), b...)
 }

@@ -100,6 +100,9 @@ type Record struct {
 	Temperature, TopP       *float64
 	ResponseID              string
 	FinishReasons           []string
+	// RequestBody and ResponseBody are the prompt and the answer, kept
+	// (capped, not yet redacted) only where payload capture is on.
+	RequestBody, ResponseBody []byte
 	// Metadata is the client's x-switchboard-metadata (a JSON object) and
 	// Tags its x-switchboard-tags, both as sent.
 	Metadata, Tags string
@@ -107,6 +110,7 @@ type Record struct {
 	// share this request's spend crossed.
 	BudgetAlerts []string
 
+	capture    bool                // keep the payloads
 	deployment *gateway.Deployment // the one that answered, for pricing
 	ticket     *limits.Ticket      // the limits admission to settle
 }
@@ -224,8 +228,11 @@ type reqState struct {
 	metadata, tags string
 	// traceParent and traceState are the client's W3C trace context.
 	traceParent, traceState string
-	start                   time.Time
-	log                     *slog.Logger
+	// body is the request body as the client sent it, while the handler
+	// runs (pooled: copy what must outlive it).
+	body  []byte
+	start time.Time
+	log   *slog.Logger
 	// render writes errors in the route's inbound format.
 	render func(*api.Error) []byte
 	// who is the caller (an open principal in --demo).
@@ -289,6 +296,7 @@ func (s *Server) withBody(h bodyHandler) func(http.ResponseWriter, *http.Request
 			s.fail(w, st, rec, aerr)
 			return
 		}
+		st.body = body
 		h(w, r, st, rec, body)
 	}
 }

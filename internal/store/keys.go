@@ -31,10 +31,12 @@ type Key struct {
 	MaxParallel  int             `json:"max_parallel,omitempty"`
 	ModelLimits  ModelLimits     `json:"model_limits,omitempty"`
 	Metadata     json.RawMessage `json:"metadata,omitempty"`
-	ExpiresAt    *time.Time      `json:"expires_at,omitempty"`
-	RevokedAt    *time.Time      `json:"revoked_at,omitempty"`
-	LastUsedAt   *time.Time      `json:"last_used_at,omitempty"`
-	CreatedAt    time.Time       `json:"created_at"`
+	// LogPayloads stores this key's prompts and completions in the log.
+	LogPayloads bool       `json:"log_payloads"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
 }
 
 // ModelLimit is what one model may use within a key or team.
@@ -109,9 +111,9 @@ func (s *Store) CreateKey(ctx context.Context, k *Key, actor string) error {
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO api_keys (id, name, key_hash, prefix, role, scopes, team_id, user_id, models,
-			max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+			max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, log_payloads, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
 			k.ID, k.Name, k.Hash, k.Prefix, k.Role, k.Scopes, nullable(k.TeamID), nullable(k.UserID), string(models),
-			budget, k.BudgetPeriod, k.RPM, k.TPM, k.MaxParallel, k.ModelLimits.encode(), meta, millis(k.ExpiresAt), k.CreatedAt.UnixMilli())
+			budget, k.BudgetPeriod, k.RPM, k.TPM, k.MaxParallel, k.ModelLimits.encode(), meta, b2i(k.LogPayloads), millis(k.ExpiresAt), k.CreatedAt.UnixMilli())
 		if isUnique(err) {
 			return ErrConflict
 		}
@@ -125,7 +127,7 @@ func (s *Store) CreateKey(ctx context.Context, k *Key, actor string) error {
 	})
 }
 
-const keyColumns = `id, name, key_hash, prefix, role, scopes, team_id, user_id, models, max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, expires_at, revoked_at, last_used_at, created_at`
+const keyColumns = `id, name, key_hash, prefix, role, scopes, team_id, user_id, models, max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, log_payloads, expires_at, revoked_at, last_used_at, created_at`
 
 func scanKey(row interface{ Scan(...any) error }) (*Key, error) {
 	var k Key
@@ -134,14 +136,15 @@ func scanKey(row interface{ Scan(...any) error }) (*Key, error) {
 	var budget sql.NullFloat64
 	var expires, revoked, used sql.NullInt64
 	var created int64
+	var payloads int
 	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.Role, &k.Scopes, &team, &user, &models, &budget,
-		&k.BudgetPeriod, &k.RPM, &k.TPM, &k.MaxParallel, &modelLimits, &meta, &expires, &revoked, &used, &created); err != nil {
+		&k.BudgetPeriod, &k.RPM, &k.TPM, &k.MaxParallel, &modelLimits, &meta, &payloads, &expires, &revoked, &used, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
-	k.TeamID, k.UserID = team.String, user.String
+	k.TeamID, k.UserID, k.LogPayloads = team.String, user.String, payloads == 1
 	json.Unmarshal([]byte(models), &k.Models)
 	k.ModelLimits = decodeModelLimits(modelLimits)
 	if k.Models == nil {

@@ -39,9 +39,13 @@ type LogEntry struct {
 	Cache            string    `json:"cache"`
 	Attempts         int       `json:"attempts"`
 	OverheadMS       float64   `json:"overhead_ms"`
-	Metadata         string    `json:"-"` // the client's JSON object, or ""
-	Tags             string    `json:"-"` // comma-separated
-	Trace            string    `json:"-"`
+	// RequestBody and ResponseBody are the captured payloads (redacted,
+	// capped), when capture was on; read only with one entry.
+	RequestBody  string `json:"request_body,omitempty"`
+	ResponseBody string `json:"response_body,omitempty"`
+	Metadata     string `json:"-"` // the client's JSON object, or ""
+	Tags         string `json:"-"` // comma-separated
+	Trace        string `json:"-"`
 }
 
 // logColumns are request_logs' columns in the order entries are written
@@ -50,6 +54,9 @@ const logColumns = `id, request_id, created_at, key_id, team_id, user_id, endpoi
 	latency_ms, ttft_ms, overhead_ms, input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated, cost_usd, unpriced,
 	cache, attempts, metadata, tags, trace`
 
+// insertColumns add the payloads, which lists leave out.
+const insertColumns = logColumns + `, request_body, response_body`
+
 func (e *LogEntry) values(args []any) []any {
 	trace := e.Trace
 	if trace == "" {
@@ -57,16 +64,22 @@ func (e *LogEntry) values(args []any) []any {
 	}
 	return append(args, e.ID, e.RequestID, e.CreatedAt.UnixMilli(), e.KeyID, e.TeamID, e.UserID, e.Endpoint, e.Model, e.Provider, e.DeploymentModel,
 		b2i(e.Stream), e.Status, e.Error, e.ErrorType, e.ErrorCode, e.LatencyMS, e.TTFTMS, e.OverheadMS, e.InputTokens, e.OutputTokens,
-		e.CachedTokens, e.CacheWriteTokens, e.ReasoningTokens, b2i(e.UsageEstimated), e.CostUSD, b2i(e.Unpriced), e.Cache, e.Attempts, e.Metadata, e.Tags, trace)
+		e.CachedTokens, e.CacheWriteTokens, e.ReasoningTokens, b2i(e.UsageEstimated), e.CostUSD, b2i(e.Unpriced), e.Cache, e.Attempts, e.Metadata, e.Tags, trace,
+		e.RequestBody, e.ResponseBody)
 }
 
-func scanLog(row interface{ Scan(...any) error }) (LogEntry, error) {
+// scanLog reads logColumns, and the payloads too when withPayloads.
+func scanLog(row interface{ Scan(...any) error }, withPayloads bool) (LogEntry, error) {
 	var e LogEntry
 	var created int64
 	var stream, est, unpriced int
-	err := row.Scan(&e.ID, &e.RequestID, &created, &e.KeyID, &e.TeamID, &e.UserID, &e.Endpoint, &e.Model, &e.Provider, &e.DeploymentModel, &stream,
+	dst := []any{&e.ID, &e.RequestID, &created, &e.KeyID, &e.TeamID, &e.UserID, &e.Endpoint, &e.Model, &e.Provider, &e.DeploymentModel, &stream,
 		&e.Status, &e.Error, &e.ErrorType, &e.ErrorCode, &e.LatencyMS, &e.TTFTMS, &e.OverheadMS, &e.InputTokens, &e.OutputTokens, &e.CachedTokens,
-		&e.CacheWriteTokens, &e.ReasoningTokens, &est, &e.CostUSD, &unpriced, &e.Cache, &e.Attempts, &e.Metadata, &e.Tags, &e.Trace)
+		&e.CacheWriteTokens, &e.ReasoningTokens, &est, &e.CostUSD, &unpriced, &e.Cache, &e.Attempts, &e.Metadata, &e.Tags, &e.Trace}
+	if withPayloads {
+		dst = append(dst, &e.RequestBody, &e.ResponseBody)
+	}
+	err := row.Scan(dst...)
 	e.CreatedAt = time.UnixMilli(created).UTC()
 	e.Stream, e.UsageEstimated, e.Unpriced = stream == 1, est == 1, unpriced == 1
 	return e, err
@@ -107,14 +120,14 @@ func (s *Store) InsertLogs(ctx context.Context, entries []LogEntry) error {
 		r.cost += e.CostUSD
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		cols := strings.Count(logColumns, ",") + 1
+		cols := strings.Count(insertColumns, ",") + 1
 		placeholders := "(" + strings.Repeat("?,", cols-1) + "?)"
 		// Multi-row inserts of up to 100 rows: few statements per batch
 		// (PostgreSQL allows 65,535 parameters in one).
 		for start := 0; start < len(entries); start += 100 {
 			chunk := entries[start:min(start+100, len(entries))]
 			var q strings.Builder
-			q.WriteString(`INSERT INTO request_logs (` + logColumns + `) VALUES `)
+			q.WriteString(`INSERT INTO request_logs (` + insertColumns + `) VALUES `)
 			args := make([]any, 0, len(chunk)*cols)
 			for i := range chunk {
 				if i > 0 {
@@ -196,7 +209,7 @@ func (s *Store) Logs(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 	defer rows.Close()
 	var out []LogEntry
 	for rows.Next() {
-		e, err := scanLog(rows)
+		e, err := scanLog(rows, false)
 		if err != nil {
 			return nil, err
 		}
@@ -283,7 +296,7 @@ func (s *Store) PruneLogs(ctx context.Context, cutoff time.Time) (int64, error) 
 // LogByRequestID reads the newest entry with a request id (a client may
 // reuse its own ids).
 func (s *Store) LogByRequestID(ctx context.Context, requestID string) (LogEntry, error) {
-	e, err := scanLog(s.queryRow(ctx, `SELECT `+logColumns+` FROM request_logs WHERE request_id = ? ORDER BY id DESC LIMIT 1`, requestID))
+	e, err := scanLog(s.queryRow(ctx, `SELECT `+insertColumns+` FROM request_logs WHERE request_id = ? ORDER BY id DESC LIMIT 1`, requestID), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, ErrNotFound
 	}

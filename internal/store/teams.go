@@ -22,10 +22,12 @@ type Team struct {
 	MaxParallel  int         `json:"max_parallel"`
 	ModelLimits  ModelLimits `json:"model_limits,omitempty"`
 	Models       []string    `json:"models"` // allowed models; empty allows all
-	CreatedAt    time.Time   `json:"created_at"`
+	// LogPayloads stores the team's prompts and completions in the log.
+	LogPayloads bool      `json:"log_payloads"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
-const teamColumns = `id, org_id, name, max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, models, created_at`
+const teamColumns = `id, org_id, name, max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, models, log_payloads, created_at`
 
 func modelsJSON(m []string) string {
 	if len(m) == 0 {
@@ -71,8 +73,8 @@ func (s *Store) CreateTeam(ctx context.Context, t *Team, actor string) error {
 		if t.BudgetPeriod == "" {
 			t.BudgetPeriod = "monthly"
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO teams (`+teamColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`),
-			t.ID, nullable(t.OrgID), t.Name, t.MaxBudgetUSD, t.BudgetPeriod, t.RPM, t.TPM, t.MaxParallel, t.ModelLimits.encode(), modelsJSON(t.Models), t.CreatedAt.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO teams (`+teamColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`),
+			t.ID, nullable(t.OrgID), t.Name, t.MaxBudgetUSD, t.BudgetPeriod, t.RPM, t.TPM, t.MaxParallel, t.ModelLimits.encode(), modelsJSON(t.Models), b2i(t.LogPayloads), t.CreatedAt.UnixMilli()); err != nil {
 			return s.writeErr(err)
 		}
 		return s.audit(ctx, tx, actor, "team.create", t.ID, nil, t)
@@ -85,13 +87,14 @@ func scanTeam(row interface{ Scan(...any) error }) (*Team, error) {
 	var budget sql.NullFloat64
 	var models, modelLimits string
 	var created int64
-	if err := row.Scan(&t.ID, &org, &t.Name, &budget, &t.BudgetPeriod, &t.RPM, &t.TPM, &t.MaxParallel, &modelLimits, &models, &created); err != nil {
+	var payloads int
+	if err := row.Scan(&t.ID, &org, &t.Name, &budget, &t.BudgetPeriod, &t.RPM, &t.TPM, &t.MaxParallel, &modelLimits, &models, &payloads, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
-	t.OrgID, t.CreatedAt = org.String, time.UnixMilli(created).UTC()
+	t.OrgID, t.CreatedAt, t.LogPayloads = org.String, time.UnixMilli(created).UTC(), payloads == 1
 	if budget.Valid {
 		t.MaxBudgetUSD = &budget.Float64
 	}
@@ -136,8 +139,8 @@ func (s *Store) UpdateTeam(ctx context.Context, id string, change func(*Team) er
 		if err := change(&after); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET org_id = ?, name = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, max_parallel = ?, model_limits = ?, models = ? WHERE id = ?`),
-			nullable(after.OrgID), after.Name, after.MaxBudgetUSD, after.BudgetPeriod, after.RPM, after.TPM, after.MaxParallel, after.ModelLimits.encode(), modelsJSON(after.Models), id); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE teams SET org_id = ?, name = ?, max_budget_usd = ?, budget_period = ?, rpm = ?, tpm = ?, max_parallel = ?, model_limits = ?, models = ?, log_payloads = ? WHERE id = ?`),
+			nullable(after.OrgID), after.Name, after.MaxBudgetUSD, after.BudgetPeriod, after.RPM, after.TPM, after.MaxParallel, after.ModelLimits.encode(), modelsJSON(after.Models), b2i(after.LogPayloads), id); err != nil {
 			return s.writeErr(err)
 		}
 		out = &after
