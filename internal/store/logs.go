@@ -272,9 +272,17 @@ func (s *Store) Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error) {
 
 // PruneLogs deletes request log rows (and feedback) created before
 // cutoff, in chunks so no single statement holds the database for long;
-// rollups stay. It returns how many log rows went.
+// rollups stay. On PostgreSQL whole days go first, by dropping their
+// partitions, and the next days' partitions are made. It returns how many
+// log rows went.
 func (s *Store) PruneLogs(ctx context.Context, cutoff time.Time) (int64, error) {
-	var total int64
+	if err := s.ensureLogPartitions(ctx, time.Now()); err != nil {
+		return 0, err
+	}
+	total, err := s.dropLogPartitions(ctx, cutoff)
+	if err != nil {
+		return total, err
+	}
 	for _, table := range []string{"request_logs", "feedback"} {
 		for {
 			res, err := s.exec(ctx, `DELETE FROM `+table+` WHERE id IN (SELECT id FROM `+table+` WHERE created_at < ? LIMIT 5000)`, cutoff.UnixMilli())

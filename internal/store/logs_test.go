@@ -198,3 +198,49 @@ func TestPruneLogs(t *testing.T) {
 		})
 	}
 }
+
+// Every field of an entry, payloads included, survives the round trip on
+// both engines; lists leave the payloads out; feedback is kept per
+// request and pruned with the log.
+func TestLogEntryRoundTripAndFeedback(t *testing.T) {
+	ctx := context.Background()
+	for engine, s := range stores(t) {
+		t.Run(engine, func(t *testing.T) {
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			e := LogEntry{ID: NewID("log_"), RequestID: "req-rt", CreatedAt: now, KeyID: "key_1", TeamID: "team_1", UserID: "user_1",
+				Endpoint: "messages", Model: "claude", Provider: "ant", DeploymentModel: "claude-x", Stream: true, Status: 429, Error: "slow down",
+				ErrorType: "rate_limit_error", ErrorCode: "rate_limit_exceeded", LatencyMS: 12.5, TTFTMS: 3.25, OverheadMS: 0.125,
+				InputTokens: 10, OutputTokens: 20, CachedTokens: 3, CacheWriteTokens: 4, ReasoningTokens: 5, UsageEstimated: true,
+				CostUSD: 0.5, Unpriced: false, Cache: "miss", Attempts: 2, Metadata: `{"app":"x"}`, Tags: "a,b", Trace: `[{"provider":"ant"}]`,
+				RequestBody: `{"messages":[]}`, ResponseBody: "hello"}
+			if err := s.InsertLogs(ctx, []LogEntry{e}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.LogByRequestID(ctx, "req-rt")
+			if err != nil || got != e {
+				t.Fatalf("round trip:\n got %+v\nwant %+v\n%v", got, e, err)
+			}
+			list, _ := s.Logs(ctx, LogFilter{Limit: 5, UserID: "user_1", Cache: "miss"})
+			if len(list) != 1 || list[0].RequestBody != "" || list[0].ResponseBody != "" || list[0].Metadata != e.Metadata {
+				t.Errorf("list: %+v", list)
+			}
+			if _, err := s.LogByRequestID(ctx, "req-none"); err != ErrNotFound {
+				t.Errorf("unknown id: %v", err)
+			}
+			for i, score := range []float64{1, -0.5} {
+				if err := s.AddFeedback(ctx, &Feedback{ID: NewID("fb_"), RequestID: "req-rt", KeyID: "key_1", Score: score, Label: "l", CreatedAt: now.Add(time.Duration(i) * time.Millisecond)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if fb, err := s.FeedbackFor(ctx, "req-rt"); err != nil || len(fb) != 2 || fb[0].Score+fb[1].Score != 0.5 {
+				t.Errorf("feedback: %+v %v", fb, err)
+			}
+			if _, err := s.PruneLogs(ctx, now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if fb, _ := s.FeedbackFor(ctx, "req-rt"); len(fb) != 0 {
+				t.Errorf("feedback outlived the retention: %+v", fb)
+			}
+		})
+	}
+}
