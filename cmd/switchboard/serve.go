@@ -147,6 +147,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			logs.Record(r) // last: the writer owns the record from here
 		}})
 	metrics.Watch(srv, logs)
+	metrics.TeamBudgets(st, limiter)
 	runtime.Serve(srv)
 
 	ln, err := net.Listen("tcp", cfg.Listen)

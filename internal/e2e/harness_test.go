@@ -162,6 +162,7 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	}
 	srv := server.New(opts)
 	g.metrics.Watch(srv, g.logs)
+	g.metrics.TeamBudgets(st, limiter)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	g.URL = hs.URL

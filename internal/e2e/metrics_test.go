@@ -3,6 +3,7 @@ package e2e
 import (
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,17 @@ func TestMetrics(t *testing.T) {
 	records := gw.Records()
 	if len(records) != n {
 		t.Fatalf("%d records for %d requests", len(records), n)
+	}
+
+	// The request log holds the same n requests.
+	logged := waitLogs(t, gw.URL, masterKey, n)
+	for status, count := range map[int]int64{200: 8, 404: 1, 401: 1, 429: 1} {
+		if got := logged.Get(`data.#(status==` + strconv.Itoa(status) + `)#`).Array(); int64(len(got)) != count {
+			t.Errorf("%d log entries with status %d, want %d", len(got), status, count)
+		}
+	}
+	if f := logged.Get(`data.#(model=="flaky")`); f.Get("attempts").Int() != 4 || f.Get("provider").String() != "up" || f.Get("trace.#").Int() != 4 {
+		t.Errorf("flaky entry: %s", f.Raw)
 	}
 
 	m := scrape(t, gw.URL)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"math"
 	"testing"
 
 	"github.com/tidwall/gjson"
@@ -48,6 +49,15 @@ func TestOrganizations(t *testing.T) {
 		t.Errorf("%d ok, %d refused", ok, refused)
 	}
 	checkLedger(t, gw, "org:"+oid, "monthly", 30*worst)
+	// Each team's remaining budget is a metric, equal to its standing.
+	m := scrape(t, gw.URL)
+	for _, team := range teams {
+		_, standing := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/budgets/team:"+team, "")
+		got := sample(m, "switchboard_budget_remaining_usd", map[string]string{"team": team})
+		if want := standing.Get("remaining_usd").Float(); math.Abs(got-want) > 1e-12 || want >= 100 || want <= 0 {
+			t.Errorf("team %s: metric %v, standing %v", team, got, want)
+		}
+	}
 
 	// Raising the budget applies at once.
 	status, org = adminCall(t, gw.URL, masterKey, "PATCH", "/admin/v1/organizations/"+oid, `{"max_budget_usd":null}`)

@@ -3,17 +3,21 @@
 package telemetry
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/reqlog"
 	"github.com/switchboard-gw/switchboard/internal/server"
+	"github.com/switchboard-gw/switchboard/internal/store"
 )
 
 // Buckets for LLM latencies (10 ms … 120 s) and for the gateway's own
@@ -190,4 +194,53 @@ func (m *Metrics) Watch(srv *server.Server, logs *reqlog.Writer) {
 	m.Counter("switchboard_log_replayed_total", "Request-log entries stored from the spill file.", func() float64 { return float64(logs.Replayed()) })
 	m.Counter("switchboard_log_write_failures_total", "Request-log entries lost because the database refused their batch twice and there was no spill file.", func() float64 { return float64(logs.Failed()) })
 	m.Breakers(srv.Gateway)
+}
+
+// TeamBudgets exports each team's remaining budget in its current period
+// (limit less settled spend and open reservations), read when scraped.
+// At most maxTeams teams are reported, so the series stay bounded.
+func (m *Metrics) TeamBudgets(st *store.Store, limiter *limits.Limiter) {
+	m.reg.MustRegister(teamBudgets{
+		desc:    prometheus.NewDesc("switchboard_budget_remaining_usd", "A team's budget left in its current period: limit less spend and open reservations.", []string{"team"}, nil),
+		st:      st,
+		limiter: limiter,
+	})
+}
+
+const maxTeams = 1000
+
+type teamBudgets struct {
+	desc    *prometheus.Desc
+	st      *store.Store
+	limiter *limits.Limiter
+}
+
+func (b teamBudgets) Describe(ch chan<- *prometheus.Desc) { ch <- b.desc }
+
+func (b teamBudgets) Collect(ch chan<- prometheus.Metric) {
+	if b.limiter == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reported := 0
+	for after := ""; reported < maxTeams; {
+		teams, err := b.st.ListTeams(ctx, after, 200)
+		if err != nil || len(teams) == 0 {
+			return
+		}
+		for _, t := range teams {
+			if t.MaxBudgetUSD == nil || reported >= maxTeams {
+				continue
+			}
+			pol := limits.Policy{Subject: "team:" + t.ID, HasBudget: true, BudgetUSD: *t.MaxBudgetUSD, Period: t.BudgetPeriod}
+			spent, reserved, err := b.limiter.Spent(ctx, pol)
+			if err != nil {
+				return
+			}
+			ch <- prometheus.MustNewConstMetric(b.desc, prometheus.GaugeValue, max(0, *t.MaxBudgetUSD-spent-reserved), t.ID)
+			reported++
+		}
+		after = teams[len(teams)-1].ID
+	}
 }
