@@ -33,6 +33,7 @@ var (
 // strings.
 type Metrics struct {
 	reg          *prometheus.Registry
+	names        *[]string // every switchboard_ series registered
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	ttft         *prometheus.HistogramVec
@@ -53,9 +54,10 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	f := factory{reg}
+	f := factory{reg, new([]string)}
 	return &Metrics{
 		reg:          reg,
+		names:        f.names,
 		requests:     f.counter("switchboard_requests_total", "Inference requests finished, by model group, serving provider and status code.", "model", "provider", "status_code"),
 		duration:     f.histogram("switchboard_request_duration_seconds", "Time from the request's arrival to the end of the answer (the whole stream).", LatencyBuckets, "model"),
 		ttft:         f.histogram("switchboard_time_to_first_token_seconds", "Time from the request's arrival to the first streamed chunk.", LatencyBuckets, "model"),
@@ -72,33 +74,41 @@ func NewMetrics() *Metrics {
 	}
 }
 
-type factory struct{ reg *prometheus.Registry }
+type factory struct {
+	reg   *prometheus.Registry
+	names *[]string
+}
 
 func (f factory) counter(name, help string, labels ...string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	f.reg.MustRegister(c)
+	*f.names = append(*f.names, name)
 	return c
 }
 
 func (f factory) histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 	f.reg.MustRegister(h)
+	*f.names = append(*f.names, name)
 	return h
 }
+
+// Names lists every Switchboard series registered so far, for the docs
+// and dashboard checks.
+func (m *Metrics) Names() []string { return append([]string(nil), *m.names...) }
 
 // Gauge registers a series read when scraped (in-flight requests, queue
 // depth, drops counted elsewhere).
 func (m *Metrics) Gauge(name, help string, read func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, read))
+	*m.names = append(*m.names, name)
 }
 
 // Counter registers a counter kept elsewhere, read when scraped.
 func (m *Metrics) Counter(name, help string, read func() float64) {
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, read))
+	*m.names = append(*m.names, name)
 }
-
-// Collector registers a custom collector (circuit-breaker states).
-func (m *Metrics) Collector(c prometheus.Collector) { m.reg.MustRegister(c) }
 
 // Handler serves the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
@@ -109,7 +119,7 @@ func (m *Metrics) Handler() http.Handler {
 // sent and takes no locks beyond the series' own.
 func (m *Metrics) Observe(rec *server.Record) {
 	model := rec.Group
-	m.requests.WithLabelValues(model, rec.Provider, strconv.Itoa(rec.Status)).Inc()
+	m.requests.WithLabelValues(model, rec.Provider, statusLabel(rec.Status)).Inc()
 	m.duration.WithLabelValues(model).Observe(rec.Latency.Seconds())
 	if rec.Stream && rec.TTFT > 0 {
 		m.ttft.WithLabelValues(model).Observe(rec.TTFT.Seconds())
@@ -158,6 +168,7 @@ func (m *Metrics) Observe(rec *server.Record) {
 // Breakers exports each deployment's circuit-breaker state (0 closed,
 // 1 open, 2 half-open) from the gateway serving at scrape time.
 func (m *Metrics) Breakers(current func() *gateway.Gateway) {
+	*m.names = append(*m.names, "switchboard_circuit_breaker_state")
 	m.reg.MustRegister(breakers{
 		desc:    prometheus.NewDesc("switchboard_circuit_breaker_state", "Circuit-breaker state per deployment: 0 closed, 1 open, 2 half-open.", []string{"provider", "model"}, nil),
 		current: current,
@@ -200,6 +211,7 @@ func (m *Metrics) Watch(srv *server.Server, logs *reqlog.Writer) {
 // (limit less settled spend and open reservations), read when scraped.
 // At most maxTeams teams are reported, so the series stay bounded.
 func (m *Metrics) TeamBudgets(st *store.Store, limiter *limits.Limiter) {
+	*m.names = append(*m.names, "switchboard_budget_remaining_usd")
 	m.reg.MustRegister(teamBudgets{
 		desc:    prometheus.NewDesc("switchboard_budget_remaining_usd", "A team's budget left in its current period: limit less spend and open reservations.", []string{"team"}, nil),
 		st:      st,
@@ -243,4 +255,20 @@ func (b teamBudgets) Collect(ch chan<- prometheus.Metric) {
 		}
 		after = teams[len(teams)-1].ID
 	}
+}
+
+// statusLabels holds every HTTP status as text, so counting one does not
+// allocate.
+var statusLabels = func() (out [600]string) {
+	for i := range out {
+		out[i] = strconv.Itoa(i)
+	}
+	return out
+}()
+
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }

@@ -113,14 +113,15 @@ func (t *Tracer) Export(rec *server.Record) {
 	if !span.IsRecording() {
 		return
 	}
-	attrs := []attribute.KeyValue{
+	attrs := make([]attribute.KeyValue, 0, 32)
+	attrs = append(attrs,
 		attribute.String("gen_ai.operation.name", op),
 		attribute.String("gen_ai.request.model", rec.Model),
 		attribute.String("switchboard.request_id", rec.RequestID),
 		attribute.Int("http.response.status_code", rec.Status),
 		attribute.Int("switchboard.attempts", rec.Attempts),
 		attribute.Bool("gen_ai.request.stream", rec.Stream),
-	}
+	)
 	if rec.Group != "" {
 		attrs = append(attrs, attribute.String("switchboard.model_group", rec.Group))
 	}
