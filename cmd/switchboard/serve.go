@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/admin"
 	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/cache"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/demo"
 	"github.com/switchboard-gw/switchboard/internal/limits"
@@ -122,6 +123,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	go runtime.Watch(pruneCtx, 5*time.Second) // other replicas' changes
 	adm := admin.New(st, authn, log)
 	adm.Secrets, adm.Limiter, adm.Runtime = ring, limiter, runtime
+	responses, err := cache.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	metrics := telemetry.NewMetrics()
 	tracer, err := telemetry.NewTracer(ctx, cfg.Tracing, getenv, log)
 	if err != nil {
@@ -139,6 +144,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
 		Admin: adm, Limiter: limiter, Metrics: metrics.Handler(), Feedback: st, Tracing: tracer != nil,
+		Cache: server.NewResponses(responses, cfg.Cache),
 		OnRecord: func(r *server.Record) {
 			metrics.Observe(r)
 			if tracer != nil {
@@ -148,6 +154,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}})
 	metrics.Watch(srv, logs)
 	metrics.TeamBudgets(st, limiter)
+	metrics.Cache(responses)
 	runtime.Serve(srv)
 
 	ln, err := net.Listen("tcp", cfg.Listen)

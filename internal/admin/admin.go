@@ -173,6 +173,9 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if req.Role == "" {
 		req.Role = auth.RoleDeveloper
 	}
+	if req.BudgetPeriod == "" {
+		req.BudgetPeriod = "monthly"
+	}
 	if len(req.Scopes) == 0 {
 		req.Scopes = []string{"inference"}
 	}

@@ -219,13 +219,28 @@ type ModelCache struct {
 	Enabled  bool     `yaml:"enabled"`
 	TTL      Duration `yaml:"ttl"`
 	Semantic bool     `yaml:"semantic"`
+	// NonDeterministic and MaxEntryBytes override the global ones when set.
+	NonDeterministic *bool `yaml:"non_deterministic"`
+	MaxEntryBytes    int   `yaml:"max_entry_bytes"`
 }
 
 // Cache is the global response-cache block.
 type Cache struct {
-	Enabled  bool          `yaml:"enabled"`
-	TTL      Duration      `yaml:"ttl"`
-	Semantic SemanticCache `yaml:"semantic"`
+	Enabled bool     `yaml:"enabled"`
+	TTL     Duration `yaml:"ttl"` // default 1h
+	// Scope is who shares entries: key (default), team, org or global.
+	Scope string `yaml:"scope"`
+	// NonDeterministic also caches requests that do not ask for
+	// temperature 0 (off: their answers are meant to vary).
+	NonDeterministic bool `yaml:"non_deterministic"`
+	// MaxEntryBytes is the largest answer stored (default 1 MiB);
+	// MaxBytes bounds the in-process cache (default 256 MiB).
+	MaxEntryBytes int   `yaml:"max_entry_bytes"`
+	MaxBytes      int64 `yaml:"max_bytes"`
+	// HitsCountAgainstLimits makes hits count against rate limits (not
+	// budgets); default true.
+	HitsCountAgainstLimits *bool         `yaml:"hits_count_against_limits"`
+	Semantic               SemanticCache `yaml:"semantic"`
 }
 
 // SemanticCache configures similarity lookups.
@@ -278,6 +293,18 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Cache.TTL == 0 {
+		c.Cache.TTL = Duration(time.Hour)
+	}
+	if c.Cache.Scope == "" {
+		c.Cache.Scope = "key"
+	}
+	if c.Cache.MaxEntryBytes == 0 {
+		c.Cache.MaxEntryBytes = 1 << 20
+	}
+	if c.Cache.MaxBytes == 0 {
+		c.Cache.MaxBytes = 256 << 20
 	}
 	if c.Log.Payloads.MaxBytes == 0 {
 		c.Log.Payloads.MaxBytes = 32 << 10
@@ -482,6 +509,14 @@ func (c *Config) Validate() error {
 	}
 	if c.CircuitBreaker.Failures < 0 || c.CircuitBreaker.Probes < 0 {
 		errs.add("circuit_breaker", "failures and probes must not be negative")
+	}
+	switch c.Cache.Scope {
+	case "key", "team", "org", "global":
+	default:
+		errs.add("cache.scope", "must be key, team, org or global, got %q", c.Cache.Scope)
+	}
+	if c.Cache.MaxEntryBytes < 0 || c.Cache.MaxBytes < 0 {
+		errs.add("cache", "max_entry_bytes and max_bytes must not be negative")
 	}
 	if t := c.Cache.Semantic.Threshold; t < 0 || t > 1 {
 		errs.add("cache.semantic.threshold", "must be between 0 and 1, got %v", t)

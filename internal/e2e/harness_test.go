@@ -24,6 +24,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/admin"
 	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/cache"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/fixtures"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
@@ -143,6 +144,11 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 		t.Fatal(err)
 	}
 	opts.Tracing = g.tracer != nil
+	backend, err := cache.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Cache = server.NewResponses(backend, cfg.Cache)
 	export := func(r *server.Record) {
 		g.metrics.Observe(r)
 		if g.tracer != nil {
@@ -163,6 +169,7 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	srv := server.New(opts)
 	g.metrics.Watch(srv, g.logs)
 	g.metrics.TeamBudgets(st, limiter)
+	g.metrics.Cache(backend)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	g.URL = hs.URL

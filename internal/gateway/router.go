@@ -55,10 +55,43 @@ type Group struct {
 	IdleTimeout            time.Duration
 	// LogPayloads keeps the group's prompts and completions in the log.
 	LogPayloads bool
+	// Cache is the group's response-cache policy; nil when off.
+	Cache *CachePolicy
 
 	balancer *route.Balancer
 	// prefix is set for pattern groups ("openai/*" has prefix "openai/").
 	prefix string
+}
+
+// CachePolicy is how a group's answers are cached.
+type CachePolicy struct {
+	TTL              time.Duration
+	NonDeterministic bool // cache requests not asking for temperature 0 too
+	MaxEntryBytes    int
+}
+
+// cachePolicy merges the global cache block with a model's own.
+func cachePolicy(global config.Cache, m *config.ModelCache) *CachePolicy {
+	on := global.Enabled
+	if m != nil {
+		on = m.Enabled
+	}
+	if !on {
+		return nil
+	}
+	p := &CachePolicy{TTL: global.TTL.D(), NonDeterministic: global.NonDeterministic, MaxEntryBytes: global.MaxEntryBytes}
+	if m != nil {
+		if m.TTL > 0 {
+			p.TTL = m.TTL.D()
+		}
+		if m.NonDeterministic != nil {
+			p.NonDeterministic = *m.NonDeterministic
+		}
+		if m.MaxEntryBytes > 0 {
+			p.MaxEntryBytes = m.MaxEntryBytes
+		}
+	}
+	return p
 }
 
 // Router maps model names to groups.
@@ -78,7 +111,7 @@ func NewRouter(cfg *config.Config, providers map[string]provider.Provider) (*Rou
 		kinds[p.Name] = p
 	}
 	for _, m := range cfg.Models {
-		g := &Group{Name: m.Name, Timeout: m.Timeout.D(), DropParams: m.DropParams, LogPayloads: m.LogPayloads, Retry: m.Retry,
+		g := &Group{Name: m.Name, Timeout: m.Timeout.D(), DropParams: m.DropParams, LogPayloads: m.LogPayloads, Cache: cachePolicy(cfg.Cache, m.Cache), Retry: m.Retry,
 			Fallbacks: m.Fallbacks, ContextWindowFallbacks: m.ContextWindowFallbacks, ContentPolicyFallbacks: m.ContentPolicyFallbacks,
 			ContextWindow: m.ContextWindow, FirstTokenTimeout: m.FirstTokenTimeout.D(), IdleTimeout: m.IdleTimeout.D()}
 		if strings.HasSuffix(m.Name, "/*") {

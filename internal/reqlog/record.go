@@ -51,6 +51,8 @@ func FromRecord(r *server.Record) store.LogEntry {
 		Unpriced:         r.Unpriced,
 		Attempts:         r.Attempts,
 		Cache:            r.Cache,
+		CostSavedUSD:     r.CostSavedUSD,
+		CacheSource:      r.CacheSource,
 		Metadata:         r.Metadata,
 		Tags:             r.Tags,
 		Trace:            "[]",

@@ -24,6 +24,9 @@ func policies(p *auth.Principal, model string) (ps []limits.Policy, tokens, budg
 	add := func(subject string, rpm, tpm, parallel int, b *float64, period string) {
 		pol := limits.Policy{Subject: subject, RPM: int64(rpm), TPM: int64(tpm), Concurrency: int64(parallel)}
 		if b != nil {
+			if period == "" {
+				period = "monthly" // the default everywhere (keys stored before it was written down)
+			}
 			pol.HasBudget, pol.BudgetUSD, pol.Period = true, *b, period
 		}
 		if pol.RPM == 0 && pol.TPM == 0 && pol.Concurrency == 0 && !pol.HasBudget {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/api"
 	"github.com/switchboard-gw/switchboard/internal/api/openai"
+	"github.com/switchboard-gw/switchboard/internal/cache"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/provider"
 	"github.com/switchboard-gw/switchboard/internal/sse"
@@ -84,6 +85,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
 	defer cancel()
+	served, pending := s.cacheLookup(ctx, w, r, st, rec, group, &f, body, out)
+	if served {
+		return
+	}
+	if pending != nil {
+		defer s.cacheStore(st, rec, pending)
+	}
 	if _, ok := s.admit(ctx, w, st, rec, group, rest, func() int64 { return promptTokens(body) }, f.MaxTokens); !ok {
 		return
 	}
@@ -111,6 +119,16 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	}
 	rec.Provider, rec.Upstream, rec.Attempts, rec.Trace, rec.deployment = res.Deployment.ProviderName, res.Model, res.Attempts, res.Trace, res.Deployment
 	setRouteHeaders(w.Header(), res)
+	if rec.Cache != "" {
+		w.Header().Set("x-switchboard-cache", rec.Cache)
+	}
+	if pending != nil && !res.Response.Raw {
+		if res.Response.Stream != nil {
+			st.asm = cache.NewAssembler()
+		} else {
+			pending.body = res.Response.Body
+		}
+	}
 	if res.Response.Stream == nil {
 		b, err := out.JSON(res.Response.Body)
 		if err != nil {
@@ -162,6 +180,9 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 	for {
 		if !res.Response.Raw {
 			said.add(chunk)
+			if st.asm != nil {
+				st.asm.Add(chunk)
+			}
 			if s.tracing {
 				traceChunk(rec, chunk)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/api/anthropic"
 	"github.com/switchboard-gw/switchboard/internal/api/openai"
 	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/cache"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/limits"
@@ -38,6 +39,8 @@ type Options struct {
 	Metrics http.Handler
 	// Feedback, if set, stores POST /v1/feedback scores.
 	Feedback FeedbackStore
+	// Cache, if set, answers repeated requests from stored answers.
+	Cache *Responses
 	// Tracing makes records carry what traces need (trace context,
 	// sampling parameters, response ids); off, none of it is read.
 	Tracing bool
@@ -90,8 +93,12 @@ type Record struct {
 	// request less the wait on the upstream (for a stream, up to the
 	// first chunk).
 	Overhead time.Duration
-	// Cache is the cache result: hit, semantic-hit, miss or bypass.
-	Cache string
+	// Cache is the cache result: hit, semantic-hit, miss or bypass. On a
+	// hit, CostSavedUSD is what the answer cost when it was made and
+	// CacheSource the request that made it.
+	Cache        string
+	CostSavedUSD float64
+	CacheSource  string
 	// MaxTokens is the request's max_tokens (0: not set). The rest is
 	// kept only when tracing is on: the client's W3C trace context and
 	// sampling parameters, and the answer's id and finish reasons.
@@ -130,6 +137,7 @@ type Server struct {
 	// feedbackStore keeps POST /v1/feedback scores.
 	feedbackStore FeedbackStore
 	tracing       bool
+	cache         *Responses
 	alerted       sync.Map // budget subject|period → alert logged
 	ready         atomic.Bool
 	mux           *http.ServeMux
@@ -148,6 +156,7 @@ func New(o Options) *Server {
 		onRecord:      o.OnRecord,
 		feedbackStore: o.Feedback,
 		tracing:       o.Tracing,
+		cache:         o.Cache,
 		mux:           http.NewServeMux(),
 	}
 	s.gw.Store(o.Gateway)
@@ -230,7 +239,9 @@ type reqState struct {
 	traceParent, traceState string
 	// body is the request body as the client sent it, while the handler
 	// runs (pooled: copy what must outlive it).
-	body  []byte
+	body []byte
+	// asm rebuilds a streamed answer that will be cached.
+	asm   *cache.Assembler
 	start time.Time
 	log   *slog.Logger
 	// render writes errors in the route's inbound format.

@@ -37,8 +37,12 @@ type LogEntry struct {
 	CostUSD          float64   `json:"cost_usd"`
 	Unpriced         bool      `json:"unpriced"`
 	Cache            string    `json:"cache"`
-	Attempts         int       `json:"attempts"`
-	OverheadMS       float64   `json:"overhead_ms"`
+	// CostSavedUSD is what a cache hit's answer cost when it was made;
+	// CacheSource the request that made it.
+	CostSavedUSD float64 `json:"cost_saved_usd"`
+	CacheSource  string  `json:"cache_source,omitempty"`
+	Attempts     int     `json:"attempts"`
+	OverheadMS   float64 `json:"overhead_ms"`
 	// RequestBody and ResponseBody are the captured payloads (redacted,
 	// capped), when capture was on; read only with one entry.
 	RequestBody  string `json:"request_body,omitempty"`
@@ -52,7 +56,7 @@ type LogEntry struct {
 // and read.
 const logColumns = `id, request_id, created_at, key_id, team_id, user_id, endpoint, model, provider, deployment_model, stream, status, error, error_type, error_code,
 	latency_ms, ttft_ms, overhead_ms, input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated, cost_usd, unpriced,
-	cache, attempts, metadata, tags, trace`
+	cache, attempts, metadata, tags, trace, cost_saved_usd, cache_source`
 
 // insertColumns add the payloads, which lists leave out.
 const insertColumns = logColumns + `, request_body, response_body`
@@ -65,7 +69,7 @@ func (e *LogEntry) values(args []any) []any {
 	return append(args, e.ID, e.RequestID, e.CreatedAt.UnixMilli(), e.KeyID, e.TeamID, e.UserID, e.Endpoint, e.Model, e.Provider, e.DeploymentModel,
 		b2i(e.Stream), e.Status, e.Error, e.ErrorType, e.ErrorCode, e.LatencyMS, e.TTFTMS, e.OverheadMS, e.InputTokens, e.OutputTokens,
 		e.CachedTokens, e.CacheWriteTokens, e.ReasoningTokens, b2i(e.UsageEstimated), e.CostUSD, b2i(e.Unpriced), e.Cache, e.Attempts, e.Metadata, e.Tags, trace,
-		e.RequestBody, e.ResponseBody)
+		e.CostSavedUSD, e.CacheSource, e.RequestBody, e.ResponseBody)
 }
 
 // scanLog reads logColumns, and the payloads too when withPayloads.
@@ -75,7 +79,8 @@ func scanLog(row interface{ Scan(...any) error }, withPayloads bool) (LogEntry, 
 	var stream, est, unpriced int
 	dst := []any{&e.ID, &e.RequestID, &created, &e.KeyID, &e.TeamID, &e.UserID, &e.Endpoint, &e.Model, &e.Provider, &e.DeploymentModel, &stream,
 		&e.Status, &e.Error, &e.ErrorType, &e.ErrorCode, &e.LatencyMS, &e.TTFTMS, &e.OverheadMS, &e.InputTokens, &e.OutputTokens, &e.CachedTokens,
-		&e.CacheWriteTokens, &e.ReasoningTokens, &est, &e.CostUSD, &unpriced, &e.Cache, &e.Attempts, &e.Metadata, &e.Tags, &e.Trace}
+		&e.CacheWriteTokens, &e.ReasoningTokens, &est, &e.CostUSD, &unpriced, &e.Cache, &e.Attempts, &e.Metadata, &e.Tags, &e.Trace,
+		&e.CostSavedUSD, &e.CacheSource}
 	if withPayloads {
 		dst = append(dst, &e.RequestBody, &e.ResponseBody)
 	}

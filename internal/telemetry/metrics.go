@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-gw/switchboard/internal/cache"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/reqlog"
@@ -42,6 +43,7 @@ type Metrics struct {
 	cost         *prometheus.CounterVec
 	unpriced     *prometheus.CounterVec
 	cache        *prometheus.CounterVec
+	saved        *prometheus.CounterVec
 	attempts     *prometheus.CounterVec
 	retries      *prometheus.CounterVec
 	fallbacks    *prometheus.CounterVec
@@ -65,7 +67,8 @@ func NewMetrics() *Metrics {
 		tokens:       f.counter("switchboard_tokens_total", "Tokens by type: input, output, cache_read, cache_write, reasoning.", "type", "model"),
 		cost:         f.counter("switchboard_cost_usd_total", "Spend in USD at list or configured prices.", "model"),
 		unpriced:     f.counter("switchboard_unpriced_requests_total", "Answers from a model with no price: their cost is unknown, not zero.", "model"),
-		cache:        f.counter("switchboard_cache_requests_total", "Cache results: hit, semantic-hit, miss, bypass.", "result"),
+		cache:        f.counter("switchboard_cache_requests_total", "Cache results by model group: hit, semantic-hit, miss, bypass.", "result", "model"),
+		saved:        f.counter("switchboard_cache_saved_usd_total", "What cache hits' answers cost when they were made: spend avoided.", "model"),
 		attempts:     f.counter("switchboard_upstream_attempts_total", "Upstream calls by provider and outcome (ok, error, circuit-open, ...).", "provider", "outcome"),
 		retries:      f.counter("switchboard_retries_total", "Upstream calls beyond the first for a request.", "model"),
 		fallbacks:    f.counter("switchboard_fallbacks_total", "Requests answered (or last tried) by a fallback model group.", "model"),
@@ -143,7 +146,10 @@ func (m *Metrics) Observe(rec *server.Record) {
 		m.unpriced.WithLabelValues(model).Inc()
 	}
 	if rec.Cache != "" {
-		m.cache.WithLabelValues(rec.Cache).Inc()
+		m.cache.WithLabelValues(rec.Cache, model).Inc()
+	}
+	if rec.CostSavedUSD > 0 {
+		m.saved.WithLabelValues(model).Add(rec.CostSavedUSD)
 	}
 	fallback := false
 	for _, a := range rec.Trace {
@@ -271,4 +277,21 @@ func statusLabel(code int) string {
 		return statusLabels[code]
 	}
 	return strconv.Itoa(code)
+}
+
+// Cache exports the in-process cache's size; a Redis cache is sized by
+// Redis itself (GET /admin/v1/cache/stats counts it on demand).
+func (m *Metrics) Cache(b cache.Backend) {
+	mem, ok := b.(*cache.Memory)
+	if !ok {
+		return
+	}
+	m.Gauge("switchboard_cache_entries", "Entries in the in-process response cache.", func() float64 {
+		st, _ := mem.Stats(context.Background())
+		return float64(st.Entries)
+	})
+	m.Gauge("switchboard_cache_bytes", "Bytes held by the in-process response cache.", func() float64 {
+		st, _ := mem.Stats(context.Background())
+		return float64(st.Bytes)
+	})
 }

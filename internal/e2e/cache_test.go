@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/tidwall/gjson"
+
+	"github.com/switchboard-gw/switchboard/internal/mock"
+	"github.com/switchboard-gw/switchboard/internal/spectest"
+)
+
+const cacheConfig = `
+master_key: ${MASTER}
+cache: {enabled: true, ttl: 1h}
+providers:
+  - {name: up, type: openai, base_url: "${UP}/v1", api_key: k}
+  - {name: slow, type: openai, base_url: "${SLOW}/v1", api_key: k}
+models:
+  - {name: gpt, deployments: [{provider: up, model: gpt-4o-mini}]}
+  - {name: brief, cache: {enabled: true, ttl: 1s}, deployments: [{provider: up, model: gpt-4o-mini}]}
+  - {name: uncached, cache: {enabled: false}, deployments: [{provider: up, model: gpt-4o-mini}]}
+  - {name: slowgpt, deployments: [{provider: slow, model: gpt-4o-mini}]}
+`
+
+// The exact cache: equal requests (in any JSON form) hit, different ones
+// miss; tenants are isolated; streams are replayed as proper streams and
+// streamed answers are cached once complete; cache-control is honoured;
+// TTLs expire; concurrent identical misses make one upstream call; hits
+// cost nothing, say what they saved, and count against rate limits.
+func TestExactCache(t *testing.T) {
+	up, upURL := startMock(t, mock.Options{})
+	slow, slowURL := startMock(t, mock.Options{Latency: 300 * time.Millisecond})
+	gw := gatewayOver(t, cacheConfig, map[string]string{"UP": upURL, "SLOW": slowURL})
+	k1 := newKey(t, gw.URL, `{"name":"one"}`)
+	k2 := newKey(t, gw.URL, `{"name":"two"}`)
+	send := func(key, body string, header ...string) (*http.Response, []byte) {
+		t.Helper()
+		return post(t, gw.URL, "/v1/chat/completions", body, append([]string{"Authorization", "Bearer " + key}, header...)...)
+	}
+	calls := func() int64 { return up.Requests() }
+	const q = `{"model":"gpt","temperature":0,"messages":[{"role":"user","content":"What is a cache?"}],"max_tokens":64}`
+	const qAgain = `{ "max_tokens": 64.0, "messages": [ {"content": "What is a cache?", "role": "user"} ], "temperature": 0, "model": "gpt", "user": "someone" }`
+	expect := func(what string, resp *http.Response, result string, upstream int64) {
+		t.Helper()
+		if resp.StatusCode != 200 || resp.Header.Get("x-switchboard-cache") != result || calls() != upstream {
+			t.Errorf("%s: status %d, cache %q (want %q), upstream calls %d (want %d)", what, resp.StatusCode, resp.Header.Get("x-switchboard-cache"), result, calls(), upstream)
+		}
+	}
+
+	resp, first := send(k1, q, "x-request-id", "req-cache-first")
+	expect("first", resp, "miss", 1)
+	resp, again := send(k1, qAgain)
+	expect("the same request written differently", resp, "hit", 1)
+	spectest.Validate(t, spectest.ChatResponse, again)
+	if gjson.GetBytes(again, "choices.0.message.content").String() != gjson.GetBytes(first, "choices.0.message.content").String() ||
+		gjson.GetBytes(again, "usage.completion_tokens").Int() == 0 || resp.Header.Get("age") == "" || resp.Header.Get("x-switchboard-provider") != "up" {
+		t.Errorf("hit body or headers: %s %v", again, resp.Header)
+	}
+	resp, _ = send(k2, q)
+	expect("another key", resp, "miss", 2)
+	resp, _ = send(k1, strings.Replace(q, "a cache", "a CACHE", 1))
+	expect("another question", resp, "miss", 3)
+	resp, _ = send(k1, strings.Replace(q, `"temperature":0,`, "", 1))
+	expect("no temperature (answers may vary)", resp, "bypass", 4)
+	resp, _ = send(k1, strings.Replace(q, `"gpt"`, `"uncached"`, 1))
+	expect("a group with the cache off", resp, "bypass", 5)
+
+	// A stream served from the cache, read by the OpenAI SDK.
+	client := openai.NewClient(option.WithBaseURL(gw.URL+"/v1"), option.WithAPIKey(k1), option.WithMaxRetries(0))
+	params := openai.ChatCompletionNewParams{Model: "gpt", Temperature: openai.Float(0), MaxTokens: openai.Int(64),
+		Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is a cache?")},
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}}
+	var httpResp *http.Response
+	stream := client.Chat.Completions.NewStreaming(context.Background(), params, option.WithResponseInto(&httpResp))
+	var text strings.Builder
+	chunks, usage := 0, int64(0)
+	for stream.Next() {
+		c := stream.Current()
+		spectest.Validate(t, spectest.ChatChunk, []byte(c.RawJSON()))
+		chunks++
+		if len(c.Choices) > 0 {
+			text.WriteString(c.Choices[0].Delta.Content)
+		}
+		usage += c.Usage.CompletionTokens
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if httpResp.Header.Get("x-switchboard-cache") != "hit" || calls() != 5 || text.String() != gjson.GetBytes(first, "choices.0.message.content").String() || usage == 0 || chunks < 3 {
+		t.Errorf("stream replay: cache %q, calls %d, %d chunks, usage %d, text %q", httpResp.Header.Get("x-switchboard-cache"), calls(), chunks, usage, text.String())
+	}
+
+	// A streamed answer is cached once complete and serves JSON.
+	streamed := strings.Replace(q, "a cache", "streaming", 1)
+	resp, body := send(k1, strings.Replace(streamed, `"temperature":0`, `"temperature":0,"stream":true`, 1))
+	if !strings.Contains(string(body), "[DONE]") {
+		t.Fatalf("stream: %s", body)
+	}
+	expect("streamed miss", resp, "miss", 6)
+	resp, body = send(k1, streamed)
+	expect("JSON after a streamed miss", resp, "hit", 6)
+	if !strings.Contains(gjson.GetBytes(body, "choices.0.message.content").String(), "streaming") || gjson.GetBytes(body, "choices.0.finish_reason").String() != "stop" {
+		t.Errorf("assembled answer: %s", body)
+	}
+
+	// cache-control.
+	resp, _ = send(k1, q, "cache-control", "no-cache")
+	expect("no-cache", resp, "miss", 7)
+	noStore := strings.Replace(q, "a cache", "not kept", 1)
+	resp, _ = send(k1, noStore, "cache-control", "no-store")
+	expect("no-store", resp, "miss", 8)
+	resp, _ = send(k1, noStore)
+	expect("after no-store", resp, "miss", 9)
+	time.Sleep(1100 * time.Millisecond)
+	resp, _ = send(k1, q, "cache-control", "max-age=1")
+	expect("older than max-age", resp, "miss", 10)
+	resp, _ = send(k1, q, "cache-control", "max-age=60")
+	expect("within max-age", resp, "hit", 10)
+
+	// TTL.
+	brief := strings.Replace(q, `"gpt"`, `"brief"`, 1)
+	send(k1, brief)
+	resp, _ = send(k1, brief)
+	expect("brief, at once", resp, "hit", 11)
+	time.Sleep(1200 * time.Millisecond)
+	resp, _ = send(k1, brief)
+	expect("brief, after its TTL", resp, "miss", 12)
+
+	// Single flight: 100 identical concurrent misses, one upstream call.
+	var wg sync.WaitGroup
+	results := make(chan string, 100)
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, _ := send(k1, strings.Replace(q, `"gpt"`, `"slowgpt"`, 1))
+			results <- resp.Header.Get("x-switchboard-cache")
+		}()
+	}
+	wg.Wait()
+	close(results)
+	count := map[string]int{}
+	for r := range results {
+		count[r]++
+	}
+	if slow.Requests() != 1 || count["miss"] != 1 || count["hit"] != 99 {
+		t.Errorf("100 concurrent identical requests: %d upstream calls, results %v", slow.Requests(), count)
+	}
+
+	// The log: a hit costs nothing and names what it saved and its source.
+	logs := waitLogs(t, gw.URL, masterKey, 20)
+	hit := logs.Get(`data.#(cache=="hit")`)
+	if hit.Get("cost_usd").Float() != 0 || hit.Get("cost_saved_usd").Float() <= 0 || hit.Get("cache_source").String() == "" || hit.Get("attempts").Int() != 0 {
+		t.Errorf("hit entry: %s", hit.Raw)
+	}
+	if _, e := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/logs?cache=hit&limit=1000", ""); e.Get(`data.#(cache_source=="req-cache-first")`).Raw == "" {
+		t.Error("no hit names the first request as its source")
+	}
+
+	// Hits count against rate limits, not budgets.
+	_, limitedKey := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/keys", `{"name":"limited","rpm":2,"max_budget_usd":1}`)
+	limited, limitedID := limitedKey.Get("key").String(), limitedKey.Get("id").String()
+	mine := strings.Replace(q, "a cache", "a limit", 1)
+	for i, want := range []int{200, 200, 429} {
+		resp, body := send(limited, mine)
+		if resp.StatusCode != want {
+			t.Errorf("limited key, request %d: %d %s", i+1, resp.StatusCode, body)
+		}
+	}
+	_, standing := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/budgets/key:"+limitedID, "")
+	cost := 0.0
+	for _, r := range gw.Records() {
+		if r.KeyID == limitedID {
+			cost += r.CostUSD
+		}
+	}
+	if spent := standing.Get("spent_usd").Float(); cost <= 0 || math.Abs(spent-cost) > 1e-12 || standing.Get("reserved_usd").Float() != 0 {
+		t.Errorf("budget spent %v, the one miss cost %v: %s", spent, cost, standing.Raw)
+	}
+}

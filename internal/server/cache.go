@@ -1,0 +1,229 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/api/openai"
+	"github.com/switchboard-gw/switchboard/internal/auth"
+	"github.com/switchboard-gw/switchboard/internal/cache"
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/gateway"
+	"github.com/switchboard-gw/switchboard/internal/limits"
+	"github.com/switchboard-gw/switchboard/internal/provider"
+)
+
+// Responses is the response cache a server consults.
+type Responses struct {
+	Backend cache.Backend
+	// Scope is who shares entries: key, team, org or global.
+	Scope string
+	// HitsCountAgainstLimits makes hits count against rate limits.
+	HitsCountAgainstLimits bool
+	flights                cache.Flights
+}
+
+// NewResponses is the cache the configuration asks for, over backend.
+func NewResponses(backend cache.Backend, c config.Cache) *Responses {
+	r := &Responses{Backend: backend, Scope: c.Scope, HitsCountAgainstLimits: true}
+	if c.HitsCountAgainstLimits != nil {
+		r.HitsCountAgainstLimits = *c.HitsCountAgainstLimits
+	}
+	return r
+}
+
+// cacheControl is what the client's cache-control header asks.
+type cacheControl struct {
+	noCache, noStore bool
+	maxAge           time.Duration // -1: any age
+}
+
+func parseCacheControl(h string) cacheControl {
+	c := cacheControl{maxAge: -1}
+	for _, d := range strings.Split(h, ",") {
+		d = strings.ToLower(strings.TrimSpace(d))
+		switch {
+		case d == "no-cache":
+			c.noCache = true
+		case d == "no-store":
+			c.noStore = true
+		case strings.HasPrefix(d, "max-age="):
+			if n, err := strconv.Atoi(strings.TrimPrefix(d, "max-age=")); err == nil && n >= 0 {
+				c.maxAge = time.Duration(n) * time.Second
+			}
+		}
+	}
+	return c
+}
+
+// scopeOf names the tenant whose entries a caller may see.
+func (c *Responses) scopeOf(p *auth.Principal) string {
+	switch {
+	case c.Scope == "global":
+		return "global"
+	case p == nil || p.KeyID == "":
+		return "master"
+	case c.Scope == "team" && p.TeamID != "":
+		return "team:" + p.TeamID
+	case c.Scope == "org" && p.Team != nil && p.Team.OrgID != "":
+		return "org:" + p.Team.OrgID
+	}
+	return "key:" + p.KeyID
+}
+
+// pendingStore is a miss whose answer will be stored.
+type pendingStore struct {
+	key    cache.Key
+	scope  string
+	policy *gateway.CachePolicy
+	done   func() // releases the requests waiting on this one
+	body   []byte // a JSON answer (a stream's is assembled in reqState)
+}
+
+// cacheLookup serves a request from the cache when it can. It returns
+// served when the answer was written; otherwise a pending store for the
+// answer the upstream will give (nil when it must not be stored).
+func (s *Server) cacheLookup(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState, rec *Record,
+	group *gateway.Group, f *openai.ChatFields, body []byte, out responder) (served bool, pending *pendingStore) {
+	c, policy := s.cache, group.Cache
+	if c == nil || policy == nil {
+		return false, nil
+	}
+	rec.Cache = "bypass"
+	scope := c.scopeOf(st.who)
+	key, deterministic, err := cache.KeyFor(cache.Request{Inbound: st.endpoint, Group: group.Name, Scope: scope,
+		Namespace: r.Header.Get("x-switchboard-cache-namespace"), Body: body})
+	if err != nil || (!deterministic && !policy.NonDeterministic) {
+		return false, nil
+	}
+	ctl := parseCacheControl(r.Header.Get("cache-control"))
+	lookup := func() bool {
+		e, err := c.Backend.Get(ctx, key, group.Name, scope)
+		if err != nil {
+			st.log.Warn("cache lookup failed", "error", err.Error())
+			return false
+		}
+		if e == nil || (ctl.maxAge >= 0 && e.Age(time.Now()) > ctl.maxAge) {
+			return false
+		}
+		return s.serveHit(ctx, w, st, rec, e, f, out)
+	}
+	if !ctl.noCache && lookup() {
+		return true, nil
+	}
+	rec.Cache = "miss"
+	if ctl.noStore {
+		return false, nil
+	}
+	leader, wait, done := c.flights.Join(key)
+	if !leader {
+		// An identical request is asking the upstream: wait for its answer.
+		select {
+		case <-wait:
+			if lookup() {
+				return true, nil
+			}
+		case <-ctx.Done():
+		}
+		rec.Cache = "miss"
+	}
+	return false, &pendingStore{key: key, scope: scope, policy: policy, done: done}
+}
+
+// serveHit answers from an entry, as JSON or as a replayed stream in the
+// client's format. A hit costs nothing against budgets; it counts against
+// rate limits if so configured. It reports false (having written nothing)
+// if the entry cannot be used.
+func (s *Server) serveHit(ctx context.Context, w http.ResponseWriter, st *reqState, rec *Record, e *cache.Entry, f *openai.ChatFields, out responder) bool {
+	var chunks [][]byte
+	var usage provider.Usage
+	var jsonBody []byte
+	var err error
+	if f.Stream {
+		chunks, usage, err = cache.Chunks(e.Body, f.IncludeUsage)
+	} else {
+		usage = cache.UsageOf(e.Body)
+		jsonBody, err = out.JSON(e.Body)
+	}
+	if err != nil {
+		st.log.Warn("cache entry unusable", "error", err.Error())
+		return false
+	}
+	if s.cache.HitsCountAgainstLimits && s.limiter != nil {
+		if ps, _, _ := policies(st.who, rec.Model); ps != nil {
+			for i := range ps {
+				ps[i].HasBudget, ps[i].TPM = false, 0 // hits cost nothing and use no tokens
+			}
+			ticket, aerr := s.limiter.Admit(ctx, ps, limits.Request{})
+			if aerr != nil {
+				s.fail(w, st, rec, aerr)
+				return true
+			}
+			rec.ticket = ticket
+		}
+	}
+	rec.Cache, rec.Provider, rec.Upstream, rec.Usage, rec.CostSavedUSD, rec.CacheSource = "hit", e.Provider, e.Model, usage, e.CostUSD, e.RequestID
+	rec.Status = http.StatusOK
+	h := w.Header()
+	h.Set("x-switchboard-cache", "hit")
+	h.Set("age", strconv.Itoa(int(e.Age(time.Now()).Seconds())))
+	h.Set("x-switchboard-provider", e.Provider)
+	h.Set("x-switchboard-model", e.Model)
+	h.Set("x-switchboard-attempts", "0")
+	setTiming(h, rec, st.start, 0)
+	if !f.Stream {
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(jsonBody)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(jsonBody)
+		return true
+	}
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	rec.TTFT = time.Since(st.start)
+	for _, c := range chunks {
+		if out.Chunk(w, c) != nil {
+			rec.Status, rec.Error = provider.StatusClientClosed, "client went away mid-stream"
+			return true
+		}
+	}
+	out.Done(w)
+	rc.Flush()
+	return true
+}
+
+// cacheStore stores a miss's answer once it has been sent, then lets the
+// requests waiting on it look again. Failures and oversized answers are
+// not stored.
+func (s *Server) cacheStore(st *reqState, rec *Record, p *pendingStore) {
+	defer p.done()
+	if rec.Status != http.StatusOK || rec.deployment == nil {
+		return
+	}
+	body := p.body
+	if st.asm != nil {
+		var ok bool
+		if body, ok = st.asm.Complete(rec.Usage); !ok {
+			return
+		}
+	}
+	if len(body) == 0 || len(body) > p.policy.MaxEntryBytes {
+		return
+	}
+	cost := 0.0
+	if price, ok := rec.deployment.PriceFor(rec.Upstream); ok {
+		cost = price.Cost(rec.Usage)
+	}
+	e := &cache.Entry{Body: body, Created: time.Now(), TTL: p.policy.TTL, Group: rec.Group, Scope: p.scope,
+		Provider: rec.Provider, Model: rec.Upstream, CostUSD: cost, RequestID: rec.RequestID}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.cache.Backend.Set(ctx, p.key, e); err != nil {
+		st.log.Warn("cache store failed", "error", err.Error())
+	}
+}
