@@ -127,6 +127,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
+	respCache := server.NewResponses(responses, cfg.Cache)
+	adm.Cache = respCache
 	metrics := telemetry.NewMetrics()
 	tracer, err := telemetry.NewTracer(ctx, cfg.Tracing, getenv, log)
 	if err != nil {
@@ -144,7 +146,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
 		Admin: adm, Limiter: limiter, Metrics: metrics.Handler(), Feedback: st, Tracing: tracer != nil,
-		Cache: server.NewResponses(responses, cfg.Cache),
+		Cache: respCache,
 		OnRecord: func(r *server.Record) {
 			metrics.Observe(r)
 			if tracer != nil {

@@ -62,6 +62,8 @@ type Handler struct {
 	Limiter *limits.Limiter
 	// Runtime, if set, serves run-time providers and model groups.
 	Runtime Runtime
+	// Cache, if set, reports and purges the response cache.
+	Cache ResponseCache
 }
 
 // New builds the admin API.
@@ -83,6 +85,7 @@ func New(st *store.Store, a *auth.Authenticator, log *slog.Logger) *Handler {
 	h.budgetRoutes()
 	h.modelRoutes()
 	h.providerRoutes()
+	h.cacheRoutes()
 	h.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &api.Error{Status: http.StatusNotFound, Type: api.TypeNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path + "."})
 	})

@@ -165,6 +165,35 @@ func TestExactCache(t *testing.T) {
 		t.Error("no hit names the first request as its source")
 	}
 
+	// Stats and purges through the admin API (admins only).
+	status, stats := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/cache/stats", "")
+	if status != 200 || stats.Get("backend").String() != "memory" || stats.Get("entries").Int() < 5 || stats.Get("bytes").Int() <= 0 ||
+		stats.Get("hits").Int() < 100 || stats.Get("misses").Int() < 10 || stats.Get("scope").String() != "key" {
+		t.Errorf("stats: %d %s", status, stats.Raw)
+	}
+	if status, _ := adminCall(t, gw.URL, k1, "GET", "/admin/v1/cache/stats", ""); status != 403 {
+		t.Errorf("a developer read the cache stats: %d", status)
+	}
+	if status, _ := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/cache?older_than=soon", ""); status != 400 {
+		t.Errorf("bad older_than: %d", status)
+	}
+	if status, out := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/cache?model=slowgpt", ""); status != 200 || out.Get("purged").Int() != 1 {
+		t.Errorf("purge slowgpt: %d %s", status, out.Raw)
+	}
+	resp, _ = send(k1, qAgain)
+	expect("after purging another group", resp, "hit", 12)
+	if status, out := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/cache?scope=key:nobody", ""); status != 200 || out.Get("purged").Int() != 0 {
+		t.Errorf("purge of an empty scope: %d %s", status, out.Raw)
+	}
+	if status, out := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/cache", ""); status != 200 || out.Get("purged").Int() < 4 {
+		t.Errorf("purge all: %d %s", status, out.Raw)
+	}
+	resp, _ = send(k1, qAgain)
+	expect("after purging everything", resp, "miss", 13)
+	if _, audit := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/audit", ""); !audit.Get(`data.#(action=="cache.purge")`).Exists() {
+		t.Error("purges are not audited")
+	}
+
 	// Hits count against rate limits, not budgets.
 	_, limitedKey := adminCall(t, gw.URL, masterKey, "POST", "/admin/v1/keys", `{"name":"limited","rpm":2,"max_budget_usd":1}`)
 	limited, limitedID := limitedKey.Get("key").String(), limitedKey.Get("id").String()

@@ -149,6 +149,7 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 		t.Fatal(err)
 	}
 	opts.Cache = server.NewResponses(backend, cfg.Cache)
+	adm.Cache = opts.Cache
 	export := func(r *server.Record) {
 		g.metrics.Observe(r)
 		if g.tracer != nil {

@@ -322,7 +322,8 @@ func TestAdminOpenAPI(t *testing.T) {
 		"GET /admin/v1/credentials", "PUT /admin/v1/credentials/{name}", "DELETE /admin/v1/credentials/{name}",
 		"GET /admin/v1/budgets/{subject}",
 		"GET /admin/v1/models", "PUT /admin/v1/models/{name}", "DELETE /admin/v1/models/{name}",
-		"GET /admin/v1/providers", "PUT /admin/v1/providers/{name}", "DELETE /admin/v1/providers/{name}"}
+		"GET /admin/v1/providers", "PUT /admin/v1/providers/{name}", "DELETE /admin/v1/providers/{name}",
+		"GET /admin/v1/cache/stats", "DELETE /admin/v1/cache"}
 	for _, s := range served {
 		if !documented[s] {
 			t.Errorf("%s is served but not documented", s)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchboard-gw/switchboard/internal/mock"
 )
 
@@ -47,6 +49,8 @@ var routeRoles = map[string][]string{
 	"GET /admin/v1/providers":             {"admin"},
 	"PUT /admin/v1/providers/{name}":      {"admin"},
 	"DELETE /admin/v1/providers/{name}":   {"admin"},
+	"GET /admin/v1/cache/stats":           {"admin"},
+	"DELETE /admin/v1/cache":              {"admin"},
 	"GET /admin/v1/openapi.json":          {"admin", "team_admin", "developer", "viewer", "no key"},
 }
 
@@ -128,7 +132,9 @@ func TestAdminRouteMatrix(t *testing.T) {
 	if walked != len(routeRoles) {
 		t.Errorf("walked %d routes, the matrix has %d rows", walked, len(routeRoles))
 	}
-	if _, audit := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/audit?limit=1000", ""); len(audit.Get("data").Array()) != len(auditBefore.Get("data").Array()) {
-		t.Errorf("the walk changed something: %d audit entries before, %d after", len(auditBefore.Get("data").Array()), len(audit.Get("data").Array()))
+	// Only the cache purge (of an empty cache) may leave a trace.
+	changes := func(audit gjson.Result) int { return len(audit.Get(`data.#(action!="cache.purge")#`).Array()) }
+	if _, audit := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/audit?limit=1000", ""); changes(audit) != changes(auditBefore) {
+		t.Errorf("the walk changed something: %d audit entries before, %d after", changes(auditBefore), changes(audit))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/internal/api/openai"
@@ -24,6 +25,38 @@ type Responses struct {
 	// HitsCountAgainstLimits makes hits count against rate limits.
 	HitsCountAgainstLimits bool
 	flights                cache.Flights
+	// What this replica answered since it started.
+	hits, misses, bypasses atomic.Int64
+}
+
+// CacheStats is the cache's content and this replica's results.
+type CacheStats struct {
+	cache.Stats
+	Scope    string `json:"scope"`
+	Hits     int64  `json:"hits"`
+	Misses   int64  `json:"misses"`
+	Bypasses int64  `json:"bypasses"`
+}
+
+// Stats reports the backend's content and this replica's counts.
+func (c *Responses) Stats(ctx context.Context) (CacheStats, error) {
+	st, err := c.Backend.Stats(ctx)
+	return CacheStats{Stats: st, Scope: c.Scope, Hits: c.hits.Load(), Misses: c.misses.Load(), Bypasses: c.bypasses.Load()}, err
+}
+
+// Purge removes entries; see cache.Filter.
+func (c *Responses) Purge(ctx context.Context, f cache.Filter) (int, error) { return c.Backend.Purge(ctx, f) }
+
+// count tallies a finished lookup.
+func (c *Responses) count(result string) {
+	switch result {
+	case "hit":
+		c.hits.Add(1)
+	case "miss":
+		c.misses.Add(1)
+	case "bypass":
+		c.bypasses.Add(1)
+	}
 }
 
 // NewResponses is the cache the configuration asks for, over backend.

@@ -59,6 +59,9 @@ func (s *Server) finish(st *reqState, rec *Record) {
 	if rec.Cache == "" && rec.Group != "" {
 		rec.Cache = "bypass" // no cache configured for it
 	}
+	if s.cache != nil {
+		s.cache.count(rec.Cache)
+	}
 	if st.who != nil {
 		rec.KeyID, rec.TeamID, rec.UserID = st.who.KeyID, st.who.TeamID, st.who.UserID
 	}

@@ -265,6 +265,12 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, target str
 	return err
 }
 
+// Note records an action that changed something outside the database
+// (a cache purge, say) in the audit log.
+func (s *Store) Note(ctx context.Context, actor, action, target string, after any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.audit(ctx, tx, actor, action, target, nil, after) })
+}
+
 // Audit lists audit entries, newest first.
 func (s *Store) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
 	rows, err := s.query(ctx, `SELECT id, at, actor, action, target, before, after FROM audit_log ORDER BY at DESC, id DESC LIMIT `+strconv.Itoa(limit))
