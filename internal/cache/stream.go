@@ -120,8 +120,9 @@ func (a *Assembler) Complete(u provider.Usage) ([]byte, bool) {
 		if m.Role == "" {
 			m.Role = "assistant"
 		}
-		if ch.hasContent {
-			s := ch.content.String()
+		// Streams open with an empty content delta even when the answer is
+		// tool calls or a refusal, whose message content is null.
+		if s := ch.content.String(); ch.hasContent && (s != "" || (len(ch.calls) == 0 && !ch.hasRefusal)) {
 			m.Content = &s
 		}
 		if ch.hasRefusal {

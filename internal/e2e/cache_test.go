@@ -4,11 +4,14 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/anthropics/anthropic-sdk-go/v2"
+	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/tidwall/gjson"
@@ -213,5 +216,117 @@ func TestExactCache(t *testing.T) {
 	}
 	if spent := standing.Get("spent_usd").Float(); cost <= 0 || math.Abs(spent-cost) > 1e-12 || standing.Get("reserved_usd").Float() != 0 {
 		t.Errorf("budget spent %v, the one miss cost %v: %s", spent, cost, standing.Raw)
+	}
+}
+
+// With Redis configured, replicas share the cache: a miss on one is a hit
+// on the other, JSON or stream. A team scope shares entries between the
+// team's keys, never with another team's.
+func TestSharedCache(t *testing.T) {
+	if !redisReachable(t) {
+		t.Skip("Redis not reachable: the shared cache is tested only with it")
+	}
+	up, upURL := startMock(t, mock.Options{})
+	cfg := strings.Replace(cacheConfig, "cache: {enabled: true, ttl: 1h}", "cache: {enabled: true, ttl: 1h, scope: team}\nredis: redis://127.0.0.1:6379/0\n"+
+		"database: sqlite://"+filepath.Join(t.TempDir(), "shared.db"), 1)
+	one := gatewayOver(t, cfg, map[string]string{"UP": upURL, "SLOW": upURL})
+	two := gatewayOver(t, cfg, map[string]string{"UP": upURL, "SLOW": upURL})
+	_, teamA := adminCall(t, one.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"cache-a"}`)
+	_, teamB := adminCall(t, one.URL, masterKey, "POST", "/admin/v1/teams", `{"name":"cache-b"}`)
+	a1 := newKey(t, one.URL, `{"name":"a1","team_id":"`+teamA.Get("id").String()+`"}`)
+	a2 := newKey(t, one.URL, `{"name":"a2","team_id":"`+teamA.Get("id").String()+`"}`)
+	b1 := newKey(t, one.URL, `{"name":"b1","team_id":"`+teamB.Get("id").String()+`"}`)
+	// Both replicas use one database and one Redis; a unique question keeps
+	// runs apart.
+	q := `{"model":"gpt","temperature":0,"messages":[{"role":"user","content":"shared ` + time.Now().Format(time.RFC3339Nano) + `"}]}`
+	ask := func(gw *gatewayUnderTest, key, body string) (string, []byte) {
+		t.Helper()
+		resp, out := post(t, gw.URL, "/v1/chat/completions", body, "Authorization", "Bearer "+key)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, out)
+		}
+		return resp.Header.Get("x-switchboard-cache"), out
+	}
+	if got, _ := ask(one, a1, q); got != "miss" {
+		t.Errorf("first on one: %s", got)
+	}
+	got, body := ask(two, a1, q)
+	if got != "hit" || up.Requests() != 1 || !strings.Contains(string(body), "shared") {
+		t.Errorf("same key on the other replica: %s, %d upstream calls", got, up.Requests())
+	}
+	if got, _ := ask(two, a2, q); got != "hit" {
+		t.Errorf("a team-mate's key on the other replica: %s", got)
+	}
+	if got, body := ask(two, a2, strings.Replace(q, `"temperature":0`, `"temperature":0,"stream":true`, 1)); got != "hit" || !strings.Contains(string(body), "data: [DONE]") {
+		t.Errorf("stream from the shared entry: %s %s", got, body)
+	}
+	if got, _ := ask(one, b1, q); got != "miss" || up.Requests() != 2 {
+		t.Errorf("another team: %s, %d upstream calls", got, up.Requests())
+	}
+	_, stats := adminCall(t, two.URL, masterKey, "GET", "/admin/v1/cache/stats", "")
+	if stats.Get("backend").String() != "redis" || stats.Get("entries").Int() < 2 {
+		t.Errorf("redis stats: %s", stats.Raw)
+	}
+	if _, out := adminCall(t, one.URL, masterKey, "DELETE", "/admin/v1/cache?scope=team:"+teamA.Get("id").String(), ""); out.Get("purged").Int() != 1 {
+		t.Errorf("purge team A: %s", out.Raw)
+	}
+	if got, _ := ask(two, a1, q); got != "miss" {
+		t.Errorf("after the purge: %s", got)
+	}
+}
+
+// An Anthropic client gets its hits in Anthropic's format — JSON and a
+// replayed event stream, tool calls included — read by the Anthropic SDK;
+// an OpenAI client asking the same never gets the Anthropic entry.
+func TestCacheForAnthropicClients(t *testing.T) {
+	up, upURL := startMock(t, mock.Options{})
+	gw := gatewayOver(t, cacheConfig, map[string]string{"UP": upURL, "SLOW": upURL})
+	client := anthropicSDK(gw.URL)
+	ctx := context.Background()
+	for _, tools := range []bool{false, true} {
+		params := anthropic.MessageNewParams{Model: "gpt", MaxTokens: 200,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Oslo?"))}}
+		if tools {
+			params.Tools = []anthropic.ToolUnionParam{cityTool}
+		}
+		before := up.Requests()
+		var first *http.Response
+		zero := aoption.WithJSONSet("temperature", 0) // this SDK version has no field for it
+		miss, err := client.Messages.New(ctx, params, zero, aoption.WithResponseInto(&first))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var second *http.Response
+		hit, err := client.Messages.New(ctx, params, zero, aoption.WithResponseInto(&second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Header.Get("x-switchboard-cache") != "miss" || second.Header.Get("x-switchboard-cache") != "hit" || up.Requests() != before+1 {
+			t.Errorf("tools %v: %s then %s, %d upstream calls", tools, first.Header.Get("x-switchboard-cache"), second.Header.Get("x-switchboard-cache"), up.Requests()-before)
+		}
+		if len(hit.Content) != len(miss.Content) || hit.StopReason != miss.StopReason || hit.Usage.OutputTokens != miss.Usage.OutputTokens ||
+			(tools && (hit.Content[0].Type != "tool_use" || hit.Content[0].Name != "get_weather" || string(hit.Content[0].Input) != string(miss.Content[0].Input))) {
+			t.Errorf("tools %v: hit %+v, miss %+v", tools, hit, miss)
+		}
+		var streamed *http.Response
+		stream := client.Messages.NewStreaming(ctx, params, zero, aoption.WithResponseInto(&streamed))
+		acc := anthropic.Message{}
+		for stream.Next() {
+			if err := acc.Accumulate(stream.Current()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if streamed.Header.Get("x-switchboard-cache") != "hit" || len(acc.Content) != len(miss.Content) || acc.StopReason != miss.StopReason ||
+			(tools && string(acc.Content[0].Input) != string(miss.Content[0].Input)) || (!tools && acc.Content[0].Text != miss.Content[0].Text) {
+			t.Errorf("tools %v: replayed stream %+v", tools, acc)
+		}
+	}
+	// The same question in OpenAI's format is another entry.
+	resp, _ := post(t, gw.URL, "/v1/chat/completions", `{"model":"gpt","temperature":0,"max_tokens":200,"messages":[{"role":"user","content":"Weather in Oslo?"}]}`)
+	if resp.Header.Get("x-switchboard-cache") != "miss" {
+		t.Errorf("OpenAI client after Anthropic ones: %s", resp.Header.Get("x-switchboard-cache"))
 	}
 }
