@@ -45,7 +45,9 @@ func (c *Responses) Stats(ctx context.Context) (CacheStats, error) {
 }
 
 // Purge removes entries; see cache.Filter.
-func (c *Responses) Purge(ctx context.Context, f cache.Filter) (int, error) { return c.Backend.Purge(ctx, f) }
+func (c *Responses) Purge(ctx context.Context, f cache.Filter) (int, error) {
+	return c.Backend.Purge(ctx, f)
+}
 
 // count tallies a finished lookup.
 func (c *Responses) count(result string) {
