@@ -129,6 +129,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	respCache := server.NewResponses(responses, cfg.Cache)
 	adm.Cache = respCache
+	if cfg.SemanticOn() {
+		if respCache.Semantic, err = cache.NewIndex(ctx, st, log); err != nil {
+			return fmt.Errorf("serve: semantic cache: %w", err)
+		}
+		go respCache.Semantic.Follow(pruneCtx, 2*time.Second) // other replicas' entries
+	}
 	metrics := telemetry.NewMetrics()
 	tracer, err := telemetry.NewTracer(ctx, cfg.Tracing, getenv, log)
 	if err != nil {

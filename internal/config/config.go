@@ -246,8 +246,25 @@ type Cache struct {
 // SemanticCache configures similarity lookups.
 type SemanticCache struct {
 	Enabled        bool    `yaml:"enabled"`
-	Threshold      float64 `yaml:"threshold"`
-	EmbeddingModel string  `yaml:"embedding_model"`
+	Threshold      float64 `yaml:"threshold"`       // cosine similarity for a hit (default 0.95)
+	EmbeddingModel string  `yaml:"embedding_model"` // a model group serving embeddings
+	// MaxTurns is the most user turns a request may hold to be looked up
+	// by meaning (default 1: single questions only). Only the last user
+	// turn is compared; everything else must match exactly.
+	MaxTurns int `yaml:"max_turns"`
+}
+
+// SemanticOn reports whether any model group uses the semantic cache.
+func (c *Config) SemanticOn() bool {
+	if c.Cache.Semantic.Enabled {
+		return true
+	}
+	for _, m := range c.Models {
+		if m.Cache != nil && m.Cache.Enabled && m.Cache.Semantic {
+			return true
+		}
+	}
+	return false
 }
 
 // Tracing configures OpenTelemetry export over OTLP/HTTP. Without an
@@ -293,6 +310,12 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Cache.Semantic.Threshold == 0 {
+		c.Cache.Semantic.Threshold = 0.95
+	}
+	if c.Cache.Semantic.MaxTurns == 0 {
+		c.Cache.Semantic.MaxTurns = 1
 	}
 	if c.Cache.TTL == 0 {
 		c.Cache.TTL = Duration(time.Hour)
@@ -520,6 +543,13 @@ func (c *Config) Validate() error {
 	}
 	if t := c.Cache.Semantic.Threshold; t < 0 || t > 1 {
 		errs.add("cache.semantic.threshold", "must be between 0 and 1, got %v", t)
+	}
+	if c.SemanticOn() {
+		if e := c.Cache.Semantic.EmbeddingModel; e == "" {
+			errs.add("cache.semantic.embedding_model", "is required when the semantic cache is on (a model group that serves embeddings)")
+		} else if !models[e] {
+			errs.add("cache.semantic.embedding_model", "unknown model %q (define it under models)", e)
+		}
 	}
 	return errs.err()
 }

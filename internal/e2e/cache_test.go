@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,8 +17,11 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/tidwall/gjson"
 
+	"github.com/switchboard-gw/switchboard/internal/config"
+	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/mock"
 	"github.com/switchboard-gw/switchboard/internal/spectest"
+	"github.com/switchboard-gw/switchboard/internal/store"
 )
 
 const cacheConfig = `
@@ -329,4 +333,133 @@ func TestCacheForAnthropicClients(t *testing.T) {
 	if resp.Header.Get("x-switchboard-cache") != "miss" {
 		t.Errorf("OpenAI client after Anthropic ones: %s", resp.Header.Get("x-switchboard-cache"))
 	}
+}
+
+const semanticConfig = `
+master_key: ${MASTER}
+cache:
+  enabled: true
+  semantic: {enabled: true, threshold: ${THRESHOLD}, embedding_model: embed}
+providers:
+  - {name: up, type: openai, base_url: "${UP}/v1", api_key: k}
+models:
+  - {name: gpt, deployments: [{provider: up, model: gpt-4o-mini}]}
+  - {name: embed, deployments: [{provider: up, model: text-embedding-3-small}]}
+`
+
+// semanticGateways starts gateways over one store (the real PostgreSQL
+// when reachable, as the semantic index is persisted and followed there).
+func semanticGateways(t *testing.T, up, threshold string, n int) []*gatewayUnderTest {
+	t.Helper()
+	env := map[string]string{"UP": up, "MASTER": masterKey}
+	text := strings.Replace(semanticConfig, "${THRESHOLD}", threshold, 1)
+	cfg, err := config.Parse("semantic.yaml", []byte(text), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.PostgresForTest(t)
+	if st == nil {
+		st, err = store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "sem.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+	}
+	var out []*gatewayUnderTest
+	for range n {
+		gw, err := gateway.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, startWithStore(t, cfg, gw, st, true))
+	}
+	return out
+}
+
+// The semantic cache: a near-duplicate question is a semantic hit (with
+// its similarity, and the source request in the log); a different one, a
+// different system prompt, a longer conversation or another tenant miss;
+// the threshold decides; an entry written through one replica is a hit on
+// another, and on one started later.
+func TestSemanticCache(t *testing.T) {
+	up, upURL := startMock(t, mock.Options{})
+	gws := semanticGateways(t, upURL, "0.9", 2)
+	one, two := gws[0], gws[1]
+	_, created := adminCall(t, one.URL, masterKey, "POST", "/admin/v1/keys", `{"name":"sem1"}`)
+	k1, k1ID := created.Get("key").String(), created.Get("id").String()
+	k2 := newKey(t, one.URL, `{"name":"sem2"}`)
+	ask := func(gw *gatewayUnderTest, key, id string, messages string) (*http.Response, []byte) {
+		t.Helper()
+		resp, body := post(t, gw.URL, "/v1/chat/completions", `{"model":"gpt","temperature":0,"messages":`+messages+`}`, "Authorization", "Bearer "+key, "x-request-id", id)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", id, resp.StatusCode, body)
+		}
+		return resp, body
+	}
+	user := func(q string) string { return `[{"role":"user","content":"` + q + `"}]` }
+	chats := func() int64 { return up.Requests() } // embeddings count too: compare answers instead
+	resp, first := ask(one, k1, "req-sem-first", user("What is the capital of France?"))
+	if resp.Header.Get("x-switchboard-cache") != "miss" {
+		t.Fatalf("first: %s", resp.Header.Get("x-switchboard-cache"))
+	}
+	before := chats()
+	resp, near := ask(one, k1, "req-sem-near", user("What is the capital city of France?"))
+	sim, _ := strconv.ParseFloat(resp.Header.Get("x-switchboard-cache-similarity"), 64)
+	if resp.Header.Get("x-switchboard-cache") != "semantic-hit" || sim < 0.9 || sim >= 1 ||
+		gjson.GetBytes(near, "choices.0.message.content").String() != gjson.GetBytes(first, "choices.0.message.content").String() || chats() != before+1 {
+		t.Errorf("near duplicate: %s (similarity %v), %d upstream calls (the embedding only)", resp.Header.Get("x-switchboard-cache"), sim, chats()-before)
+	}
+	for name, c := range map[string]struct{ key, messages string }{
+		"another question": {k1, user("How do I bake sourdough bread at home?")},
+		"another system":   {k1, `[{"role":"system","content":"Answer in French."},{"role":"user","content":"What is the capital city of France?"}]`},
+		"two user turns":   {k1, `[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"},{"role":"user","content":"What is the capital city of France?"}]`},
+		"another key":      {k2, user("What is the capital city of France?")},
+	} {
+		if resp, _ := ask(one, c.key, "req-sem-"+strings.ReplaceAll(name, " ", "-"), c.messages); resp.Header.Get("x-switchboard-cache") != "miss" {
+			t.Errorf("%s: %s", name, resp.Header.Get("x-switchboard-cache"))
+		}
+	}
+	// The other replica follows through the database.
+	time.Sleep(300 * time.Millisecond) // it polls every 100 ms here (every 2 s in serve)
+	if resp, _ := ask(two, k1, "req-sem-two", user("What is the capital city of France?")); resp.Header.Get("x-switchboard-cache") != "semantic-hit" {
+		t.Errorf("other replica: %s", resp.Header.Get("x-switchboard-cache"))
+	}
+	// A replica started later loads the index; a stricter threshold misses.
+	later := semanticGatewaysOn(t, one, upURL, "0.99")
+	if resp, _ := ask(later, k1, "req-sem-strict", user("What is the capital city of France?")); resp.Header.Get("x-switchboard-cache") != "miss" {
+		t.Errorf("threshold 0.99: %s", resp.Header.Get("x-switchboard-cache"))
+	}
+	restarted := semanticGatewaysOn(t, one, upURL, "0.9")
+	if resp, _ := ask(restarted, k1, "req-sem-restart", user("What is the capital city of France?")); resp.Header.Get("x-switchboard-cache") != "semantic-hit" {
+		t.Errorf("after a restart: %s", resp.Header.Get("x-switchboard-cache"))
+	}
+	logs := waitLogs(t, one.URL, masterKey, 8)
+	if e := logs.Get(`data.#(request_id=="req-sem-near")`); e.Get("cache").String() != "semantic-hit" || e.Get("cache_source").String() != "req-sem-first" || e.Get("cost_usd").Float() != 0 {
+		t.Errorf("semantic hit in the log: %s", e.Raw)
+	}
+	if _, stats := adminCall(t, one.URL, masterKey, "GET", "/admin/v1/cache/stats", ""); stats.Get("semantic_entries").Int() < 4 {
+		t.Errorf("stats: %s", stats.Raw)
+	}
+	if _, out := adminCall(t, one.URL, masterKey, "DELETE", "/admin/v1/cache?scope=key:"+k1ID, ""); out.Get("purged").Int() < 2 {
+		t.Errorf("purge: %s", out.Raw)
+	}
+	if resp, _ := ask(one, k1, "req-sem-purged", user("What is the capital city of France?")); resp.Header.Get("x-switchboard-cache") != "miss" {
+		t.Errorf("after the purge: %s", resp.Header.Get("x-switchboard-cache"))
+	}
+}
+
+// semanticGatewaysOn starts another gateway on the same store as g.
+func semanticGatewaysOn(t *testing.T, g *gatewayUnderTest, up, threshold string) *gatewayUnderTest {
+	t.Helper()
+	env := map[string]string{"UP": up, "MASTER": masterKey}
+	text := strings.Replace(semanticConfig, "${THRESHOLD}", threshold, 1)
+	cfg, err := config.Parse("semantic.yaml", []byte(text), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startWithStore(t, cfg, gw, g.store, true)
 }

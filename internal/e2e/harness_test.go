@@ -150,6 +150,14 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 	}
 	opts.Cache = server.NewResponses(backend, cfg.Cache)
 	adm.Cache = opts.Cache
+	if cfg.SemanticOn() {
+		if opts.Cache.Semantic, err = cache.NewIndex(context.Background(), st, log); err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		t.Cleanup(stop)
+		go opts.Cache.Semantic.Follow(ctx, 100*time.Millisecond)
+	}
 	export := func(r *server.Record) {
 		g.metrics.Observe(r)
 		if g.tracer != nil {

@@ -68,6 +68,8 @@ type CachePolicy struct {
 	TTL              time.Duration
 	NonDeterministic bool // cache requests not asking for temperature 0 too
 	MaxEntryBytes    int
+	// Semantic also looks up earlier prompts by meaning.
+	Semantic bool
 }
 
 // cachePolicy merges the global cache block with a model's own.
@@ -79,7 +81,8 @@ func cachePolicy(global config.Cache, m *config.ModelCache) *CachePolicy {
 	if !on {
 		return nil
 	}
-	p := &CachePolicy{TTL: global.TTL.D(), NonDeterministic: global.NonDeterministic, MaxEntryBytes: global.MaxEntryBytes}
+	p := &CachePolicy{TTL: global.TTL.D(), NonDeterministic: global.NonDeterministic, MaxEntryBytes: global.MaxEntryBytes,
+		Semantic: global.Semantic.Enabled || (m != nil && m.Semantic)}
 	if m != nil {
 		if m.TTL > 0 {
 			p.TTL = m.TTL.D()

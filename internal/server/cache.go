@@ -24,7 +24,14 @@ type Responses struct {
 	Scope string
 	// HitsCountAgainstLimits makes hits count against rate limits.
 	HitsCountAgainstLimits bool
-	flights                cache.Flights
+	// Semantic, if set, also finds earlier prompts by meaning, embedded
+	// with SemanticModel; SemanticThreshold is the similarity for a hit
+	// and SemanticMaxTurns the most user turns a request may hold.
+	Semantic          *cache.Index
+	SemanticModel     string
+	SemanticThreshold float64
+	SemanticMaxTurns  int
+	flights           cache.Flights
 	// What this replica answered since it started.
 	hits, misses, bypasses atomic.Int64
 }
@@ -36,23 +43,35 @@ type CacheStats struct {
 	Hits     int64  `json:"hits"`
 	Misses   int64  `json:"misses"`
 	Bypasses int64  `json:"bypasses"`
+	// SemanticEntries counts the semantic cache's entries (shared by all
+	// replicas through the database).
+	SemanticEntries int `json:"semantic_entries"`
 }
 
 // Stats reports the backend's content and this replica's counts.
 func (c *Responses) Stats(ctx context.Context) (CacheStats, error) {
 	st, err := c.Backend.Stats(ctx)
-	return CacheStats{Stats: st, Scope: c.Scope, Hits: c.hits.Load(), Misses: c.misses.Load(), Bypasses: c.bypasses.Load()}, err
+	out := CacheStats{Stats: st, Scope: c.Scope, Hits: c.hits.Load(), Misses: c.misses.Load(), Bypasses: c.bypasses.Load()}
+	if c.Semantic != nil {
+		out.SemanticEntries = c.Semantic.Len()
+	}
+	return out, err
 }
 
-// Purge removes entries; see cache.Filter.
+// Purge removes entries, exact and semantic; see cache.Filter.
 func (c *Responses) Purge(ctx context.Context, f cache.Filter) (int, error) {
-	return c.Backend.Purge(ctx, f)
+	n, err := c.Backend.Purge(ctx, f)
+	if err != nil || c.Semantic == nil {
+		return n, err
+	}
+	m, err := c.Semantic.Purge(ctx, f)
+	return n + m, err
 }
 
 // count tallies a finished lookup.
 func (c *Responses) count(result string) {
 	switch result {
-	case "hit":
+	case "hit", "semantic-hit":
 		c.hits.Add(1)
 	case "miss":
 		c.misses.Add(1)
@@ -63,7 +82,8 @@ func (c *Responses) count(result string) {
 
 // NewResponses is the cache the configuration asks for, over backend.
 func NewResponses(backend cache.Backend, c config.Cache) *Responses {
-	r := &Responses{Backend: backend, Scope: c.Scope, HitsCountAgainstLimits: true}
+	r := &Responses{Backend: backend, Scope: c.Scope, HitsCountAgainstLimits: true,
+		SemanticModel: c.Semantic.EmbeddingModel, SemanticThreshold: c.Semantic.Threshold, SemanticMaxTurns: c.Semantic.MaxTurns}
 	if c.HitsCountAgainstLimits != nil {
 		r.HitsCountAgainstLimits = *c.HitsCountAgainstLimits
 	}
@@ -115,6 +135,7 @@ type pendingStore struct {
 	scope  string
 	policy *gateway.CachePolicy
 	done   func() // releases the requests waiting on this one
+	near   *semanticPending
 	body   []byte // a JSON answer (a stream's is assembled in reqState)
 }
 
@@ -144,10 +165,21 @@ func (s *Server) cacheLookup(ctx context.Context, w http.ResponseWriter, r *http
 		if e == nil || (ctl.maxAge >= 0 && e.Age(time.Now()) > ctl.maxAge) {
 			return false
 		}
-		return s.serveHit(ctx, w, st, rec, e, f, out)
+		return s.serveHit(ctx, w, st, rec, e, f, out, "hit", 0)
 	}
 	if !ctl.noCache && lookup() {
 		return true, nil
+	}
+	// By meaning: the nearest earlier prompt in the same partition.
+	var near *semanticPending
+	if policy.Semantic && c.Semantic != nil {
+		near = s.semanticPrompt(ctx, st, group.Name, scope, r.Header.Get("x-switchboard-cache-namespace"), body)
+		if near != nil && !ctl.noCache {
+			if m := c.Semantic.Search(near.part, near.vec, c.SemanticThreshold); m != nil && (ctl.maxAge < 0 || m.Entry.Age(time.Now()) <= ctl.maxAge) &&
+				s.serveHit(ctx, w, st, rec, m.Entry, f, out, "semantic-hit", m.Similarity) {
+				return true, nil
+			}
+		}
 	}
 	rec.Cache = "miss"
 	if ctl.noStore {
@@ -165,14 +197,15 @@ func (s *Server) cacheLookup(ctx context.Context, w http.ResponseWriter, r *http
 		}
 		rec.Cache = "miss"
 	}
-	return false, &pendingStore{key: key, scope: scope, policy: policy, done: done}
+	return false, &pendingStore{key: key, scope: scope, policy: policy, done: done, near: near}
 }
 
 // serveHit answers from an entry, as JSON or as a replayed stream in the
 // client's format. A hit costs nothing against budgets; it counts against
 // rate limits if so configured. It reports false (having written nothing)
 // if the entry cannot be used.
-func (s *Server) serveHit(ctx context.Context, w http.ResponseWriter, st *reqState, rec *Record, e *cache.Entry, f *openai.ChatFields, out responder) bool {
+func (s *Server) serveHit(ctx context.Context, w http.ResponseWriter, st *reqState, rec *Record, e *cache.Entry, f *openai.ChatFields, out responder,
+	result string, similarity float64) bool {
 	var chunks [][]byte
 	var usage provider.Usage
 	var jsonBody []byte
@@ -200,10 +233,13 @@ func (s *Server) serveHit(ctx context.Context, w http.ResponseWriter, st *reqSta
 			rec.ticket = ticket
 		}
 	}
-	rec.Cache, rec.Provider, rec.Upstream, rec.Usage, rec.CostSavedUSD, rec.CacheSource = "hit", e.Provider, e.Model, usage, e.CostUSD, e.RequestID
+	rec.Cache, rec.Provider, rec.Upstream, rec.Usage, rec.CostSavedUSD, rec.CacheSource = result, e.Provider, e.Model, usage, e.CostUSD, e.RequestID
 	rec.Status = http.StatusOK
 	h := w.Header()
-	h.Set("x-switchboard-cache", "hit")
+	h.Set("x-switchboard-cache", result)
+	if result == "semantic-hit" {
+		h.Set("x-switchboard-cache-similarity", strconv.FormatFloat(similarity, 'f', 4, 64))
+	}
 	h.Set("age", strconv.Itoa(int(e.Age(time.Now()).Seconds())))
 	h.Set("x-switchboard-provider", e.Provider)
 	h.Set("x-switchboard-model", e.Model)
@@ -260,5 +296,10 @@ func (s *Server) cacheStore(st *reqState, rec *Record, p *pendingStore) {
 	defer cancel()
 	if err := s.cache.Backend.Set(ctx, p.key, e); err != nil {
 		st.log.Warn("cache store failed", "error", err.Error())
+	}
+	if p.near != nil {
+		if err := s.cache.Semantic.Add(ctx, p.near.part, p.near.vec, e); err != nil {
+			st.log.Warn("semantic cache store failed", "error", err.Error())
+		}
 	}
 }
