@@ -161,6 +161,7 @@ type createKeyRequest struct {
 	Scopes       []string          `json:"scopes"`
 	Metadata     json.RawMessage   `json:"metadata"`
 	LogPayloads  bool              `json:"log_payloads"`
+	Cache        *bool             `json:"cache"` // false keeps the key out of the response cache
 }
 
 var validScopes = []string{"inference", "admin:read", "admin:write"}
@@ -209,7 +210,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	secret, prefix := auth.NewKey()
 	k := &store.Key{ID: store.NewID("key_"), Name: req.Name, Hash: h.auth.Hasher().Hash(secret), Prefix: prefix, Role: req.Role,
 		Scopes: strings.Join(req.Scopes, ","), TeamID: req.TeamID, UserID: req.UserID, Models: req.Models, MaxBudgetUSD: req.MaxBudgetUSD,
-		BudgetPeriod: req.BudgetPeriod, RPM: req.RPM, TPM: req.TPM, MaxParallel: req.MaxParallel, ModelLimits: req.ModelLimits, Metadata: req.Metadata, LogPayloads: req.LogPayloads, ExpiresAt: req.ExpiresAt, CreatedAt: time.Now().UTC()}
+		BudgetPeriod: req.BudgetPeriod, RPM: req.RPM, TPM: req.TPM, MaxParallel: req.MaxParallel, ModelLimits: req.ModelLimits, Metadata: req.Metadata, LogPayloads: req.LogPayloads, NoCache: req.Cache != nil && !*req.Cache, ExpiresAt: req.ExpiresAt, CreatedAt: time.Now().UTC()}
 	if err := h.store.CreateKey(r.Context(), k, p.Actor()); err != nil {
 		h.storeErr(w, err)
 		return

@@ -55,6 +55,8 @@ type Principal struct {
 	User *store.User
 	// LogPayloads asks for the key's prompts and completions to be kept.
 	LogPayloads bool
+	// NoCache keeps the key's requests out of the response cache.
+	NoCache bool
 }
 
 // CapturesPayloads reports whether the key or its team asked for its
@@ -199,7 +201,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Pri
 		return nil, &api.Error{Status: http.StatusUnauthorized, Type: api.TypeAuthentication, Code: "key_expired", Message: "This API key has expired."}
 	}
 	return &Principal{KeyID: k.ID, TeamID: k.TeamID, UserID: k.UserID, Role: k.Role, Scopes: k.Scopes, Models: k.Models,
-		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, ModelLimits: k.ModelLimits, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: c.team, Org: c.org, User: c.user, LogPayloads: k.LogPayloads}, nil
+		RPM: k.RPM, TPM: k.TPM, MaxParallel: k.MaxParallel, ModelLimits: k.ModelLimits, BudgetUSD: k.MaxBudgetUSD, BudgetPeriod: k.BudgetPeriod, Team: c.team, Org: c.org, User: c.user, LogPayloads: k.LogPayloads, NoCache: k.NoCache}, nil
 }
 
 func (a *Authenticator) lookup(ctx context.Context, hash string) (cached, error) {

@@ -80,6 +80,14 @@ func TestExactCache(t *testing.T) {
 	resp, _ = send(k1, strings.Replace(q, `"gpt"`, `"uncached"`, 1))
 	expect("a group with the cache off", resp, "bypass", 5)
 
+	// A key that opted out is never served from the cache.
+	optedOut := newKey(t, gw.URL, `{"name":"no cache","cache":false}`)
+	for range 2 {
+		resp, _ = send(optedOut, q)
+		expect("a key that opted out", resp, "bypass", calls())
+	}
+	base := calls() - 5 // upstream calls so far beyond the five counted below
+
 	// A stream served from the cache, read by the OpenAI SDK.
 	client := openai.NewClient(option.WithBaseURL(gw.URL+"/v1"), option.WithAPIKey(k1), option.WithMaxRetries(0))
 	params := openai.ChatCompletionNewParams{Model: "gpt", Temperature: openai.Float(0), MaxTokens: openai.Int(64),
@@ -101,7 +109,7 @@ func TestExactCache(t *testing.T) {
 	if err := stream.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if httpResp.Header.Get("x-switchboard-cache") != "hit" || calls() != 5 || text.String() != gjson.GetBytes(first, "choices.0.message.content").String() || usage == 0 || chunks < 3 {
+	if httpResp.Header.Get("x-switchboard-cache") != "hit" || calls() != base+5 || text.String() != gjson.GetBytes(first, "choices.0.message.content").String() || usage == 0 || chunks < 3 {
 		t.Errorf("stream replay: cache %q, calls %d, %d chunks, usage %d, text %q", httpResp.Header.Get("x-switchboard-cache"), calls(), chunks, usage, text.String())
 	}
 
@@ -111,35 +119,35 @@ func TestExactCache(t *testing.T) {
 	if !strings.Contains(string(body), "[DONE]") {
 		t.Fatalf("stream: %s", body)
 	}
-	expect("streamed miss", resp, "miss", 6)
+	expect("streamed miss", resp, "miss", base+6)
 	resp, body = send(k1, streamed)
-	expect("JSON after a streamed miss", resp, "hit", 6)
+	expect("JSON after a streamed miss", resp, "hit", base+6)
 	if !strings.Contains(gjson.GetBytes(body, "choices.0.message.content").String(), "streaming") || gjson.GetBytes(body, "choices.0.finish_reason").String() != "stop" {
 		t.Errorf("assembled answer: %s", body)
 	}
 
 	// cache-control.
 	resp, _ = send(k1, q, "cache-control", "no-cache")
-	expect("no-cache", resp, "miss", 7)
+	expect("no-cache", resp, "miss", base+7)
 	noStore := strings.Replace(q, "a cache", "not kept", 1)
 	resp, _ = send(k1, noStore, "cache-control", "no-store")
-	expect("no-store", resp, "miss", 8)
+	expect("no-store", resp, "miss", base+8)
 	resp, _ = send(k1, noStore)
-	expect("after no-store", resp, "miss", 9)
+	expect("after no-store", resp, "miss", base+9)
 	time.Sleep(1100 * time.Millisecond)
 	resp, _ = send(k1, q, "cache-control", "max-age=1")
-	expect("older than max-age", resp, "miss", 10)
+	expect("older than max-age", resp, "miss", base+10)
 	resp, _ = send(k1, q, "cache-control", "max-age=60")
-	expect("within max-age", resp, "hit", 10)
+	expect("within max-age", resp, "hit", base+10)
 
 	// TTL.
 	brief := strings.Replace(q, `"gpt"`, `"brief"`, 1)
 	send(k1, brief)
 	resp, _ = send(k1, brief)
-	expect("brief, at once", resp, "hit", 11)
+	expect("brief, at once", resp, "hit", base+11)
 	time.Sleep(1200 * time.Millisecond)
 	resp, _ = send(k1, brief)
-	expect("brief, after its TTL", resp, "miss", 12)
+	expect("brief, after its TTL", resp, "miss", base+12)
 
 	// Single flight: 100 identical concurrent misses, one upstream call.
 	var wg sync.WaitGroup
@@ -188,7 +196,7 @@ func TestExactCache(t *testing.T) {
 		t.Errorf("purge slowgpt: %d %s", status, out.Raw)
 	}
 	resp, _ = send(k1, qAgain)
-	expect("after purging another group", resp, "hit", 12)
+	expect("after purging another group", resp, "hit", base+12)
 	if status, out := adminCall(t, gw.URL, masterKey, "DELETE", "/admin/v1/cache?scope=key:nobody", ""); status != 200 || out.Get("purged").Int() != 0 {
 		t.Errorf("purge of an empty scope: %d %s", status, out.Raw)
 	}
@@ -196,7 +204,7 @@ func TestExactCache(t *testing.T) {
 		t.Errorf("purge all: %d %s", status, out.Raw)
 	}
 	resp, _ = send(k1, qAgain)
-	expect("after purging everything", resp, "miss", 13)
+	expect("after purging everything", resp, "miss", base+13)
 	if _, audit := adminCall(t, gw.URL, masterKey, "GET", "/admin/v1/audit", ""); !audit.Get(`data.#(action=="cache.purge")`).Exists() {
 		t.Error("purges are not audited")
 	}

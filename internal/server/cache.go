@@ -149,6 +149,9 @@ func (s *Server) cacheLookup(ctx context.Context, w http.ResponseWriter, r *http
 		return false, nil
 	}
 	rec.Cache = "bypass"
+	if st.who != nil && st.who.NoCache {
+		return false, nil // the key opted out
+	}
 	scope := c.scopeOf(st.who)
 	key, deterministic, err := cache.KeyFor(cache.Request{Inbound: st.endpoint, Group: group.Name, Scope: scope,
 		Namespace: r.Header.Get("x-switchboard-cache-namespace"), Body: body})

@@ -32,11 +32,13 @@ type Key struct {
 	ModelLimits  ModelLimits     `json:"model_limits,omitempty"`
 	Metadata     json.RawMessage `json:"metadata,omitempty"`
 	// LogPayloads stores this key's prompts and completions in the log.
-	LogPayloads bool       `json:"log_payloads"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
-	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
+	LogPayloads bool `json:"log_payloads"`
+	// NoCache keeps this key's requests out of the response cache.
+	NoCache    bool       `json:"no_cache"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
 }
 
 // ModelLimit is what one model may use within a key or team.
@@ -111,9 +113,9 @@ func (s *Store) CreateKey(ctx context.Context, k *Key, actor string) error {
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO api_keys (id, name, key_hash, prefix, role, scopes, team_id, user_id, models,
-			max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, log_payloads, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+			max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, log_payloads, no_cache, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
 			k.ID, k.Name, k.Hash, k.Prefix, k.Role, k.Scopes, nullable(k.TeamID), nullable(k.UserID), string(models),
-			budget, k.BudgetPeriod, k.RPM, k.TPM, k.MaxParallel, k.ModelLimits.encode(), meta, b2i(k.LogPayloads), millis(k.ExpiresAt), k.CreatedAt.UnixMilli())
+			budget, k.BudgetPeriod, k.RPM, k.TPM, k.MaxParallel, k.ModelLimits.encode(), meta, b2i(k.LogPayloads), b2i(k.NoCache), millis(k.ExpiresAt), k.CreatedAt.UnixMilli())
 		if isUnique(err) {
 			return ErrConflict
 		}
@@ -127,7 +129,7 @@ func (s *Store) CreateKey(ctx context.Context, k *Key, actor string) error {
 	})
 }
 
-const keyColumns = `id, name, key_hash, prefix, role, scopes, team_id, user_id, models, max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, log_payloads, expires_at, revoked_at, last_used_at, created_at`
+const keyColumns = `id, name, key_hash, prefix, role, scopes, team_id, user_id, models, max_budget_usd, budget_period, rpm, tpm, max_parallel, model_limits, metadata, log_payloads, no_cache, expires_at, revoked_at, last_used_at, created_at`
 
 func scanKey(row interface{ Scan(...any) error }) (*Key, error) {
 	var k Key
@@ -136,15 +138,15 @@ func scanKey(row interface{ Scan(...any) error }) (*Key, error) {
 	var budget sql.NullFloat64
 	var expires, revoked, used sql.NullInt64
 	var created int64
-	var payloads int
+	var payloads, noCache int
 	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.Role, &k.Scopes, &team, &user, &models, &budget,
-		&k.BudgetPeriod, &k.RPM, &k.TPM, &k.MaxParallel, &modelLimits, &meta, &payloads, &expires, &revoked, &used, &created); err != nil {
+		&k.BudgetPeriod, &k.RPM, &k.TPM, &k.MaxParallel, &modelLimits, &meta, &payloads, &noCache, &expires, &revoked, &used, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
-	k.TeamID, k.UserID, k.LogPayloads = team.String, user.String, payloads == 1
+	k.TeamID, k.UserID, k.LogPayloads, k.NoCache = team.String, user.String, payloads == 1, noCache == 1
 	json.Unmarshal([]byte(models), &k.Models)
 	k.ModelLimits = decodeModelLimits(modelLimits)
 	if k.Models == nil {
