@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -40,6 +41,21 @@ func serveIn(t *testing.T, path string) (addr string, exit int, stderr *syncBuff
 	cancel()
 	t.Fatalf("serve did not start: %s", stderr.String())
 	return "", 0, stderr
+}
+
+// request sends a request to a running gateway with key and returns the
+// status and body.
+func request(t *testing.T, addr, key, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func adminPut(t *testing.T, url, key, body string) int {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -31,15 +29,7 @@ models:
   - {name: gpt, deployments: [{provider: up, model: mock-gpt}]}
 `), 0o644)
 	call := func(addr, method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer sk-master-models-test")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return request(t, addr, "sk-master-models-test", method, path, body)
 	}
 	chat := func(addr, model string) int {
 		status, _ := call(addr, "POST", "/v1/chat/completions", `{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)

@@ -355,9 +355,24 @@ models:
   - {name: embed, deployments: [{provider: up, model: text-embedding-3-small}]}
 `
 
-// semanticGateways starts gateways over one store (the real PostgreSQL
-// when reachable, as the semantic index is persisted and followed there).
-func semanticGateways(t *testing.T, up, threshold string, n int) []*gatewayUnderTest {
+// semanticStore is the store replicas share: the real PostgreSQL when
+// reachable (the semantic index is persisted and followed there), else a
+// SQLite file.
+func semanticStore(t *testing.T) *store.Store {
+	t.Helper()
+	if st := store.PostgresForTest(t); st != nil {
+		return st
+	}
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "sem.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// semanticGateway starts a gateway with the semantic cache on st.
+func semanticGateway(t *testing.T, st *store.Store, up, threshold string) *gatewayUnderTest {
 	t.Helper()
 	env := map[string]string{"UP": up, "MASTER": masterKey}
 	text := strings.Replace(semanticConfig, "${THRESHOLD}", threshold, 1)
@@ -365,23 +380,11 @@ func semanticGateways(t *testing.T, up, threshold string, n int) []*gatewayUnder
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.PostgresForTest(t)
-	if st == nil {
-		st, err = store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "sem.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []*gatewayUnderTest
-	for range n {
-		gw, err := gateway.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, startWithStore(t, cfg, gw, st, true))
-	}
-	return out
+	return startWithStore(t, cfg, gw, st, true)
 }
 
 // The semantic cache: a near-duplicate question is a semantic hit (with
@@ -391,8 +394,8 @@ func semanticGateways(t *testing.T, up, threshold string, n int) []*gatewayUnder
 // another, and on one started later.
 func TestSemanticCache(t *testing.T) {
 	up, upURL := startMock(t, mock.Options{})
-	gws := semanticGateways(t, upURL, "0.9", 2)
-	one, two := gws[0], gws[1]
+	st := semanticStore(t)
+	one, two := semanticGateway(t, st, upURL, "0.9"), semanticGateway(t, st, upURL, "0.9")
 	_, created := adminCall(t, one.URL, masterKey, "POST", "/admin/v1/keys", `{"name":"sem1"}`)
 	k1, k1ID := created.Get("key").String(), created.Get("id").String()
 	k2 := newKey(t, one.URL, `{"name":"sem2"}`)
@@ -433,11 +436,11 @@ func TestSemanticCache(t *testing.T) {
 		t.Errorf("other replica: %s", resp.Header.Get("x-switchboard-cache"))
 	}
 	// A replica started later loads the index; a stricter threshold misses.
-	later := semanticGatewaysOn(t, one, upURL, "0.99")
+	later := semanticGateway(t, st, upURL, "0.99")
 	if resp, _ := ask(later, k1, "req-sem-strict", user("What is the capital city of France?")); resp.Header.Get("x-switchboard-cache") != "miss" {
 		t.Errorf("threshold 0.99: %s", resp.Header.Get("x-switchboard-cache"))
 	}
-	restarted := semanticGatewaysOn(t, one, upURL, "0.9")
+	restarted := semanticGateway(t, st, upURL, "0.9")
 	if resp, _ := ask(restarted, k1, "req-sem-restart", user("What is the capital city of France?")); resp.Header.Get("x-switchboard-cache") != "semantic-hit" {
 		t.Errorf("after a restart: %s", resp.Header.Get("x-switchboard-cache"))
 	}
@@ -454,20 +457,4 @@ func TestSemanticCache(t *testing.T) {
 	if resp, _ := ask(one, k1, "req-sem-purged", user("What is the capital city of France?")); resp.Header.Get("x-switchboard-cache") != "miss" {
 		t.Errorf("after the purge: %s", resp.Header.Get("x-switchboard-cache"))
 	}
-}
-
-// semanticGatewaysOn starts another gateway on the same store as g.
-func semanticGatewaysOn(t *testing.T, g *gatewayUnderTest, up, threshold string) *gatewayUnderTest {
-	t.Helper()
-	env := map[string]string{"UP": up, "MASTER": masterKey}
-	text := strings.Replace(semanticConfig, "${THRESHOLD}", threshold, 1)
-	cfg, err := config.Parse("semantic.yaml", []byte(text), func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := gateway.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startWithStore(t, cfg, gw, g.store, true)
 }
