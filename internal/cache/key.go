@@ -5,13 +5,16 @@
 package cache
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // ignored are request fields that do not change the answer: who asked,
@@ -34,101 +37,135 @@ type Request struct {
 type Key [sha256.Size]byte
 
 // KeyFor hashes the request canonically: JSON object keys sorted,
-// whitespace dropped, numbers written one way (1, 1.0 and 1e0 are equal),
-// ignored fields left out. It also reports whether the request is
-// deterministic (asks for temperature 0), whose answers may be reused
-// without changing what the client would get.
+// whitespace dropped, strings decoded, numbers written one way (1.0 and
+// 1e0 are 1; integers keep every digit), ignored fields left out. It also
+// reports whether the request is deterministic (asks for temperature 0),
+// whose answers may be reused without changing what the client would
+// get. It reads the body in place, without decoding it into values.
 func KeyFor(r Request) (k Key, deterministic bool, err error) {
-	dec := json.NewDecoder(bytes.NewReader(r.Body))
-	dec.UseNumber()
-	var body map[string]any
-	if err := dec.Decode(&body); err != nil {
-		return k, false, err
+	if !gjson.ValidBytes(r.Body) {
+		return k, false, errInvalid
 	}
-	if t, ok := body["temperature"].(json.Number); ok {
-		f, err := t.Float64()
-		deterministic = err == nil && f == 0
+	body := gjson.ParseBytes(r.Body)
+	if !body.IsObject() {
+		return k, false, errInvalid
 	}
-	h := sha256.New()
-	var b bytes.Buffer
-	for _, part := range []string{"v1", r.Inbound, r.Group, r.Scope, r.Namespace} {
-		b.WriteString(strconv.Quote(part))
-		b.WriteByte(0)
+	if t := body.Get("temperature"); t.Type == gjson.Number {
+		deterministic = t.Num == 0
 	}
-	for _, name := range sortedKeys(body) {
-		if ignored[name] {
-			continue
-		}
-		b.WriteString(strconv.Quote(name))
-		b.WriteByte(':')
-		if err := canonical(&b, body[name]); err != nil {
-			return k, false, err
-		}
-		b.WriteByte(',')
+	buf := bufPool.Get().(*[]byte)
+	b := (*buf)[:0]
+	for _, part := range []string{"v2", r.Inbound, r.Group, r.Scope, r.Namespace} {
+		b = strconv.AppendQuote(b, part)
+		b = append(b, 0)
 	}
-	h.Write(b.Bytes())
-	copy(k[:], h.Sum(nil))
+	b = canonical(b, body, true)
+	k = sha256.Sum256(b)
+	*buf = b
+	bufPool.Put(buf)
 	return k, deterministic, nil
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+var (
+	errInvalid = errors.New("cache: the body is not a JSON object")
+	bufPool    = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+)
+
+// member is one object member while its object's keys are sorted.
+type member struct {
+	key string
+	val gjson.Result
 }
 
-var errNumber = errors.New("cache: unreadable number")
-
-// canonical writes v in one form whatever form it came in.
-func canonical(b *bytes.Buffer, v any) error {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case string:
-		b.WriteString(strconv.Quote(x))
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			b.WriteString(strconv.FormatInt(i, 10))
-			return nil
-		}
-		f, err := x.Float64()
-		if err != nil || math.IsInf(f, 0) {
-			return errNumber
-		}
-		if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			b.WriteString(strconv.FormatInt(int64(f), 10))
-			return nil
-		}
-		b.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := canonical(b, e); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		b.WriteByte('{')
-		for i, k := range sortedKeys(x) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.Quote(k))
-			b.WriteByte(':')
-			if err := canonical(b, x[k]); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
+// canonical appends v in one form whatever form it came in; top marks
+// the request object, whose ignored fields are left out.
+func canonical(b []byte, v gjson.Result, top bool) []byte {
+	switch v.Type {
+	case gjson.Null:
+		return append(b, "null"...)
+	case gjson.True:
+		return append(b, "true"...)
+	case gjson.False:
+		return append(b, "false"...)
+	case gjson.String:
+		return strconv.AppendQuote(b, validUTF8(v.Str))
+	case gjson.Number:
+		return number(b, v.Raw)
 	}
-	return nil
+	if v.IsArray() {
+		b = append(b, '[')
+		first := true
+		v.ForEach(func(_, e gjson.Result) bool {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = canonical(b, e, false)
+			return true
+		})
+		return append(b, ']')
+	}
+	var members []member
+	v.ForEach(func(key, val gjson.Result) bool {
+		if !top || !ignored[key.Str] {
+			members = append(members, member{key.Str, val})
+		}
+		return true
+	})
+	// Sorted stably, so of repeated keys the last one written wins, as
+	// in every JSON decoder the providers use.
+	slices.SortStableFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	b = append(b, '{')
+	wrote := false
+	for i, m := range members {
+		if i+1 < len(members) && members[i+1].key == m.key {
+			continue
+		}
+		if wrote {
+			b = append(b, ',')
+		}
+		wrote = true
+		b = strconv.AppendQuote(b, validUTF8(m.key))
+		b = append(b, ':')
+		b = canonical(b, m.val, false)
+	}
+	return append(b, '}')
+}
+
+// number writes a JSON number canonically: integers as written (every
+// digit kept), others through float64 ("1.0" and "1e0" become "1").
+func number(b []byte, raw string) []byte {
+	if !strings.ContainsAny(raw, ".eE") {
+		if raw == "-0" {
+			return append(b, '0')
+		}
+		return append(b, raw...)
+	}
+	f, err := strconv.ParseFloat(raw, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return append(b, raw...)
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return strconv.AppendInt(b, int64(f), 10)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// validUTF8 replaces each invalid byte with U+FFFD, as JSON decoders do,
+// so such strings key the same however they reach the cache.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }

@@ -6,20 +6,23 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+
+	"github.com/switchboard-gw/switchboard/internal/provider"
 )
 
 // Entry is a stored answer: the chat completion in the internal (OpenAI)
 // shape, whatever format the client spoke, plus what the log needs.
 type Entry struct {
-	Body      []byte        `json:"body"`
-	Created   time.Time     `json:"created"`
-	TTL       time.Duration `json:"ttl"`
-	Group     string        `json:"group"`
-	Scope     string        `json:"scope"`
-	Provider  string        `json:"provider"`
-	Model     string        `json:"model"`      // the upstream model that answered
-	CostUSD   float64       `json:"cost_usd"`   // what the answer cost when it was made
-	RequestID string        `json:"request_id"` // the request that made it
+	Body      []byte         `json:"body"`
+	Created   time.Time      `json:"created"`
+	TTL       time.Duration  `json:"ttl"`
+	Group     string         `json:"group"`
+	Scope     string         `json:"scope"`
+	Provider  string         `json:"provider"`
+	Model     string         `json:"model"`      // the upstream model that answered
+	CostUSD   float64        `json:"cost_usd"`   // what the answer cost when it was made
+	Usage     provider.Usage `json:"usage"`      // its tokens, reported again on a hit
+	RequestID string         `json:"request_id"` // the request that made it
 }
 
 // Age is how old the entry is now.

@@ -216,7 +216,7 @@ func (s *Server) serveHit(ctx context.Context, w http.ResponseWriter, st *reqSta
 	if f.Stream {
 		chunks, usage, err = cache.Chunks(e.Body, f.IncludeUsage)
 	} else {
-		usage = cache.UsageOf(e.Body)
+		usage = e.Usage
 		jsonBody, err = out.JSON(e.Body)
 	}
 	if err != nil {
@@ -294,7 +294,7 @@ func (s *Server) cacheStore(st *reqState, rec *Record, p *pendingStore) {
 		cost = price.Cost(rec.Usage)
 	}
 	e := &cache.Entry{Body: body, Created: time.Now(), TTL: p.policy.TTL, Group: rec.Group, Scope: p.scope,
-		Provider: rec.Provider, Model: rec.Upstream, CostUSD: cost, RequestID: rec.RequestID}
+		Provider: rec.Provider, Model: rec.Upstream, CostUSD: cost, Usage: rec.Usage, RequestID: rec.RequestID}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := s.cache.Backend.Set(ctx, p.key, e); err != nil {
