@@ -80,3 +80,13 @@ func TestKeyCanonical(t *testing.T) {
 		t.Error("a non-object body was keyed")
 	}
 }
+
+// BenchmarkKeyFor is the cost of keying a typical chat request.
+func BenchmarkKeyFor(b *testing.B) {
+	r := Request{Inbound: "chat", Group: "gpt", Scope: "key:key_0123456789",
+		Body: []byte(`{"model":"gpt","temperature":0,"max_tokens":256,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Summarize the plot of Hamlet in three sentences, please."}],"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}]}`)}
+	b.ReportAllocs()
+	for range b.N {
+		KeyFor(r)
+	}
+}
