@@ -32,6 +32,7 @@ Usage:
   switchboard admin bootstrap --email EMAIL [--config FILE]
   switchboard migrate [--config FILE]
   switchboard credentials reencrypt [--config FILE]
+  switchboard bench [--duration D] [--concurrency N] [--rate R] [--latency D] [--scenarios a,b] [--out FILE] [--cpuprofile FILE]
   switchboard version
 
 Run "switchboard COMMAND --help" for a command's flags.
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = migrateCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "credentials":
 		err = credentialsCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return 0

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/internal/bench"
+	"github.com/switchboard-gw/switchboard/internal/mock"
+)
+
+// benchCmd measures Switchboard against the fake upstream called directly
+// and through a plain Go reverse proxy, in one process and one run.
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", 5*time.Second, "length of each measurement")
+	concurrency := fs.Int("concurrency", 64, "clients in the closed-loop (maximum throughput) measurements")
+	rate := fs.Int("rate", 1000, "requests per second in the open-loop (latency) measurements")
+	latency := fs.Duration("latency", 50*time.Millisecond, "upstream latency in the open-loop measurements")
+	only := fs.String("scenarios", "lean,full,cache-hit,anthropic", "scenarios to run, comma-separated")
+	out := fs.String("out", "", "also write the markdown tables to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	memprofile := fs.String("memprofile", "", "write a heap profile at the end here")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fast := httptest.NewServer(mock.New(mock.Options{}))
+	defer fast.Close()
+	slow := httptest.NewServer(mock.New(mock.Options{Latency: *latency}))
+	defer slow.Close()
+	proxyTo := func(u string) *httptest.Server {
+		target, _ := url.Parse(u)
+		return httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+	}
+	proxy := proxyTo(fast.URL)
+	defer proxy.Close()
+	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer otlp.Close()
+
+	dir, err := os.MkdirTemp("", "switchboard-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	const master = "sk-bench-master-key"
+	chat := func(model string, temperature string) []byte {
+		return []byte(`{"model":"` + model + `","temperature":` + temperature + `,"max_tokens":64,"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say hello in five words."}]}`)
+	}
+	messages := func(model string) []byte {
+		return []byte(`{"model":"` + model + `","max_tokens":64,"system":"You are terse.","messages":[{"role":"user","content":"Say hello in five words."}]}`)
+	}
+	auth := func(key string) http.Header {
+		return http.Header{"Authorization": {"Bearer " + key}, "Content-Type": {"application/json"}}
+	}
+	base := func(extra string) string {
+		return `listen: 127.0.0.1:0
+master_key: ` + master + `
+providers:
+  - {name: fast, type: openai, base_url: "` + fast.URL + `/v1", api_key: k}
+  - {name: slow, type: openai, base_url: "` + slow.URL + `/v1", api_key: k}
+models:
+  - {name: gpt, deployments: [{provider: fast, model: gpt-4o-mini}]}
+  - {name: gpt-slow, deployments: [{provider: slow, model: gpt-4o-mini}]}
+` + extra
+	}
+	scenarios := []struct {
+		name, what, config string
+		virtualKey         bool
+		body               func(model string) []byte
+		path               string
+	}{
+		{"lean", "master key, OpenAI in and out", "", false, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions"},
+		{"full", "virtual key with rpm, tpm and budget checks, request log to SQLite, metrics, tracing on (sampling 0)",
+			"tracing: {endpoint: \"" + otlp.URL + "\", sample_rate: 0}\n", true, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions"},
+		{"cache-hit", "as full, with the exact cache on and every request a hit",
+			"tracing: {endpoint: \"" + otlp.URL + "\", sample_rate: 0}\ncache: {enabled: true}\n", true, func(m string) []byte { return chat(m, "0") }, "/v1/chat/completions"},
+		{"anthropic", "Anthropic-format client to the OpenAI upstream (translation both ways), master key", "", false, messages, "/v1/messages"},
+	}
+	var results []bench.Scenario
+	for _, sc := range scenarios {
+		if !strings.Contains(","+*only+",", ","+sc.name+",") {
+			continue
+		}
+		cfgPath := filepath.Join(dir, sc.name+".yml")
+		cfg := base(sc.config) + "database: sqlite://" + filepath.Join(dir, sc.name+".db") + "\n"
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			return err
+		}
+		gctx, stop := context.WithCancel(ctx)
+		addr, done, err := startServe(gctx, cfgPath, getenv)
+		if err != nil {
+			stop()
+			return fmt.Errorf("bench: %s: %w", sc.name, err)
+		}
+		key := master
+		if sc.virtualKey {
+			if key, err = createKey(addr, master); err != nil {
+				stop()
+				<-done
+				return fmt.Errorf("bench: %s: %w", sc.name, err)
+			}
+		}
+		fmt.Fprintf(stderr, "bench: %s...\n", sc.name)
+		gw := "http://" + addr + sc.path
+		s := bench.Scenario{Name: sc.name, What: sc.what, Rate: *rate}
+		direct := bench.Target{Name: "direct", URL: fast.URL + "/v1/chat/completions", Header: auth("k"), Body: chat("gpt-4o-mini", "0.2")}
+		s.Direct = bench.Closed(ctx, direct, *concurrency, *duration)
+		s.Proxy = bench.Closed(ctx, bench.Target{Name: "reverse proxy", URL: proxy.URL + "/v1/chat/completions", Header: auth("k"), Body: direct.Body}, *concurrency, *duration)
+		s.Gateway = bench.Closed(ctx, bench.Target{Name: "switchboard", URL: gw, Header: auth(key), Body: sc.body("gpt")}, *concurrency, *duration)
+		slowDirect := bench.Target{Name: "direct", URL: slow.URL + "/v1/chat/completions", Header: auth("k"), Body: chat("gpt-4o-mini", "0.2")}
+		s.DirectOpen = bench.Open(ctx, slowDirect, *rate, *duration)
+		s.GatewayOpen = bench.Open(ctx, bench.Target{Name: "switchboard", URL: gw, Header: auth(key), Body: sc.body("gpt-slow")}, *rate, *duration)
+		results = append(results, s)
+		stop()
+		<-done
+	}
+	machine := fmt.Sprintf("%d CPUs (GOMAXPROCS %d), %s/%s, %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	command := "switchboard bench " + strings.Join(args, " ")
+	var buf bytes.Buffer
+	bench.Markdown(&buf, results, machine, strings.TrimSpace(command), bench.PeakRSS())
+	stdout.Write(buf.Bytes())
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		runtime.GC()
+		pprof.WriteHeapProfile(f)
+	}
+	if *out != "" {
+		return os.WriteFile(*out, buf.Bytes(), 0o644)
+	}
+	return nil
+}
+
+// startServe runs `switchboard serve --config path` in this process and
+// returns its address once it listens; done closes when it has stopped.
+func startServe(ctx context.Context, path string, getenv func(string) string) (string, <-chan struct{}, error) {
+	w := &addrWatch{found: make(chan string, 1)}
+	done := make(chan struct{})
+	failed := make(chan error, 1)
+	go func() {
+		defer close(done)
+		if err := serveCmd(ctx, []string{"--config", path}, io.Discard, w, getenv); err != nil {
+			failed <- err
+		}
+	}()
+	select {
+	case addr := <-w.found:
+		return addr, done, nil
+	case err := <-failed:
+		return "", done, err
+	case <-time.After(30 * time.Second):
+		return "", done, fmt.Errorf("serve did not start: %s", w.String())
+	}
+}
+
+// addrWatch collects serve's log and reports its listen address.
+type addrWatch struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	found chan string
+	sent  bool
+}
+
+var listenAddr = regexp.MustCompile(`"addr":"([^"]+)"`)
+
+func (a *addrWatch) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.buf.Write(p)
+	if m := listenAddr.FindSubmatch(a.buf.Bytes()); m != nil && !a.sent {
+		a.sent = true
+		a.found <- string(m[1])
+	}
+	if a.buf.Len() > 1<<20 {
+		a.buf.Reset()
+	}
+	return len(p), nil
+}
+
+func (a *addrWatch) String() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.buf.String()
+}
+
+// createKey issues a virtual key with limits high enough never to refuse,
+// so the checks run on every request.
+func createKey(addr, master string) (string, error) {
+	req, _ := http.NewRequest("POST", "http://"+addr+"/admin/v1/keys",
+		strings.NewReader(`{"name":"bench","rpm":100000000,"tpm":1000000000000,"max_budget_usd":1000000000}`))
+	req.Header.Set("Authorization", "Bearer "+master)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Key string `json:"key"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Key == "" {
+		return "", fmt.Errorf("creating the bench key: status %d", resp.StatusCode)
+	}
+	return out.Key, nil
+}

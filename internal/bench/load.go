@@ -1,0 +1,152 @@
+// Package bench generates load and reports it: closed-loop maximum
+// throughput, open-loop fixed-rate latency (so slow answers cannot hide
+// behind a waiting client), percentiles, CPU per request and peak memory.
+// `switchboard bench` drives it against the fake upstream, a baseline Go
+// reverse proxy and Switchboard itself, in one run.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Target is what a load test sends.
+type Target struct {
+	Name   string
+	URL    string
+	Header http.Header
+	Body   []byte
+}
+
+// Result is one measurement.
+type Result struct {
+	Target      string
+	Requests    int
+	Errors      int
+	Throughput  float64 // successful requests per second
+	P50, P90    time.Duration
+	P99, P999   time.Duration
+	CPUPerReq   time.Duration // process CPU (client, upstream and gateway) per request
+	Elapsed     time.Duration
+	FirstErrors []string
+}
+
+// Closed sends requests from concurrency clients, each waiting for its
+// answer, for d: the most the target can serve.
+func Closed(ctx context.Context, t Target, concurrency int, d time.Duration) Result {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}}
+	defer client.CloseIdleConnections()
+	do := func() (time.Duration, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(t.Body))
+		req.Header = t.Header.Clone()
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, &statusError{resp.StatusCode}
+		}
+		return time.Since(start), nil
+	}
+	for range concurrency { // warm the connections
+		do()
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var errs []string
+	cpu0 := cpuTime()
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, 1024)
+			var bad []string
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				l, err := do()
+				if err != nil {
+					bad = append(bad, err.Error())
+					continue
+				}
+				mine = append(mine, l)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs = append(errs, bad...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return summarize(t.Name, lat, errs, time.Since(start), cpuTime()-cpu0)
+}
+
+// Open sends rate requests per second for d whatever the answers take,
+// so queueing shows in the latencies (no coordinated omission).
+func Open(ctx context.Context, t Target, rate int, d time.Duration) Result {
+	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: t.URL, Header: t.Header, Body: t.Body})
+	attacker := vegeta.NewAttacker(vegeta.Connections(10000), vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true))
+	var lat []time.Duration
+	var errs []string
+	cpu0 := cpuTime()
+	start := time.Now()
+	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, d, t.Name) {
+		if ctx.Err() != nil {
+			attacker.Stop()
+		}
+		if res.Code != http.StatusOK || res.Error != "" {
+			errs = append(errs, res.Error)
+			continue
+		}
+		lat = append(lat, res.Latency)
+	}
+	return summarize(t.Name, lat, errs, time.Since(start), cpuTime()-cpu0)
+}
+
+type statusError struct{ code int }
+
+func (e *statusError) Error() string { return http.StatusText(e.code) }
+
+func summarize(name string, lat []time.Duration, errs []string, elapsed, cpu time.Duration) Result {
+	slices.Sort(lat)
+	r := Result{Target: name, Requests: len(lat) + len(errs), Errors: len(errs), Elapsed: elapsed}
+	if len(lat) > 0 {
+		q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+		r.P50, r.P90, r.P99, r.P999 = q(0.5), q(0.9), q(0.99), q(0.999)
+		r.Throughput = float64(len(lat)) / elapsed.Seconds()
+	}
+	if r.Requests > 0 {
+		r.CPUPerReq = cpu / time.Duration(r.Requests)
+	}
+	if len(errs) > 3 {
+		errs = errs[:3]
+	}
+	r.FirstErrors = errs
+	return r
+}
+
+// cpuTime is the process's user and system CPU so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// PeakRSS is the process's peak resident memory in bytes.
+func PeakRSS() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Maxrss * 1024 // kilobytes on Linux
+}

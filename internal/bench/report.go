@@ -1,0 +1,78 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Scenario is one gateway configuration measured against the direct call
+// and the baseline proxy in the same run.
+type Scenario struct {
+	Name, What string
+	// Closed-loop maximum throughput: direct, proxy, gateway.
+	Direct, Proxy, Gateway Result
+	// Open-loop latency at a fixed rate: direct and gateway.
+	DirectOpen, GatewayOpen Result
+	Rate                    int
+}
+
+// Markdown writes the scenarios as tables, with the ratios the targets
+// are stated in.
+func Markdown(w io.Writer, scenarios []Scenario, machine, command string, peakRSS int64) {
+	fmt.Fprintf(w, "Machine: %s. Command: `%s`. Peak RSS of the whole run (load generator, upstream and gateways in one process): %.0f MiB.\n\n", machine, command, float64(peakRSS)/(1<<20))
+	fmt.Fprintln(w, "| scenario | target | loop | req/s | p50 | p90 | p99 | p99.9 | CPU/req | errors |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	row := func(s Scenario, r Result, loop string) {
+		if r.Requests == 0 {
+			return
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", s.Name, r.Target, loop, r.Throughput,
+			d(r.P50), d(r.P90), d(r.P99), d(r.P999), d(r.CPUPerReq), r.Errors)
+	}
+	for _, s := range scenarios {
+		row(s, s.Direct, "closed")
+		row(s, s.Proxy, "closed")
+		row(s, s.Gateway, "closed")
+		row(s, s.DirectOpen, fmt.Sprintf("open %d/s", s.Rate))
+		row(s, s.GatewayOpen, fmt.Sprintf("open %d/s", s.Rate))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | what | gateway ÷ direct (req/s) | gateway ÷ proxy (req/s) | added p50 | added p99 | added p99.9 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, s := range scenarios {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", s.Name, s.What,
+			ratio(s.Gateway.Throughput, s.Direct.Throughput), ratio(s.Gateway.Throughput, s.Proxy.Throughput),
+			added(s.GatewayOpen.P50, s.DirectOpen.P50), added(s.GatewayOpen.P99, s.DirectOpen.P99), added(s.GatewayOpen.P999, s.DirectOpen.P999))
+	}
+}
+
+func ratio(a, b float64) string {
+	if a == 0 || b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f%%", 100*a/b)
+}
+
+func added(g, direct time.Duration) string {
+	if g == 0 || direct == 0 {
+		return "–"
+	}
+	return d(g - direct)
+}
+
+// d writes a duration in the unit that suits it.
+func d(v time.Duration) string {
+	switch {
+	case v == 0:
+		return "–"
+	case v < 0:
+		return "−" + strings.TrimPrefix(d(-v), "−")
+	case v < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(v)/float64(time.Microsecond))
+	case v < time.Second:
+		return fmt.Sprintf("%.2f ms", float64(v)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.2f s", v.Seconds())
+}
