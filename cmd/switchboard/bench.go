@@ -33,7 +33,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	concurrency := fs.Int("concurrency", 64, "clients in the closed-loop (maximum throughput) measurements")
 	rate := fs.Int("rate", 1000, "requests per second in the open-loop (latency) measurements")
 	latency := fs.Duration("latency", 50*time.Millisecond, "upstream latency in the open-loop measurements")
-	only := fs.String("scenarios", "lean,full,cache-hit,anthropic", "scenarios to run, comma-separated")
+	only := fs.String("scenarios", "lean,full,full-pg-redis,cache-hit,anthropic,stream", "scenarios to run, comma-separated")
+	pg := fs.String("postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL for the full-pg-redis scenario")
+	rd := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis for the full-pg-redis scenario")
 	out := fs.String("out", "", "also write the markdown tables to this file")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	memprofile := fs.String("memprofile", "", "write a heap profile at the end here")
@@ -55,6 +57,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer fast.Close()
 	slow := httptest.NewServer(mock.New(mock.Options{Latency: *latency}))
 	defer slow.Close()
+	paced := httptest.NewServer(mock.New(mock.Options{TokensPerSecond: 100}))
+	defer paced.Close()
 	proxyTo := func(u string) *httptest.Server {
 		target, _ := url.Parse(u)
 		return httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
@@ -85,36 +89,56 @@ master_key: ` + master + `
 providers:
   - {name: fast, type: openai, base_url: "` + fast.URL + `/v1", api_key: k}
   - {name: slow, type: openai, base_url: "` + slow.URL + `/v1", api_key: k}
+  - {name: paced, type: openai, base_url: "` + paced.URL + `/v1", api_key: k}
 models:
   - {name: gpt, deployments: [{provider: fast, model: gpt-4o-mini}]}
   - {name: gpt-slow, deployments: [{provider: slow, model: gpt-4o-mini}]}
+  - {name: gpt-paced, deployments: [{provider: paced, model: gpt-4o-mini}]}
 ` + extra
 	}
+	tracing := "tracing: {endpoint: \"" + otlp.URL + "\", sample_rate: 0}\n"
 	scenarios := []struct {
 		name, what, config string
 		virtualKey         bool
 		body               func(model string) []byte
 		path               string
+		stream             bool
 	}{
-		{"lean", "master key, OpenAI in and out", "", false, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions"},
+		{"lean", "master key, OpenAI in and out", "", false, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions", false},
 		{"full", "virtual key with rpm, tpm and budget checks, request log to SQLite, metrics, tracing on (sampling 0)",
-			"tracing: {endpoint: \"" + otlp.URL + "\", sample_rate: 0}\n", true, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions"},
+			tracing, true, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions", false},
 		{"cache-hit", "as full, with the exact cache on and every request a hit",
-			"tracing: {endpoint: \"" + otlp.URL + "\", sample_rate: 0}\ncache: {enabled: true}\n", true, func(m string) []byte { return chat(m, "0") }, "/v1/chat/completions"},
-		{"anthropic", "Anthropic-format client to the OpenAI upstream (translation both ways), master key", "", false, messages, "/v1/messages"},
+			tracing + "cache: {enabled: true}\n", true, func(m string) []byte { return chat(m, "0") }, "/v1/chat/completions", false},
+		{"full-pg-redis", "as full, on PostgreSQL and Redis (limits, budgets and the log shared by replicas)",
+			tracing + "redis: " + *rd + "\n", true, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions", false},
+		{"anthropic", "Anthropic-format client to the OpenAI upstream (translation both ways), master key", "", false, messages, "/v1/messages", false},
+		{"stream", "as full, streaming: an upstream sending 100 chunks a second", tracing, true,
+			func(m string) []byte {
+				return []byte(strings.Replace(string(chat(m, "0.2")), `"max_tokens":64`, `"max_tokens":64,"stream":true`, 1))
+			}, "/v1/chat/completions", true},
 	}
+	var streams []bench.StreamScenario
 	var results []bench.Scenario
 	for _, sc := range scenarios {
 		if !strings.Contains(","+*only+",", ","+sc.name+",") {
 			continue
 		}
 		cfgPath := filepath.Join(dir, sc.name+".yml")
-		cfg := base(sc.config) + "database: sqlite://" + filepath.Join(dir, sc.name+".db") + "\n"
+		db := "sqlite://" + filepath.Join(dir, sc.name+".db")
+		if sc.name == "full-pg-redis" {
+			db = *pg
+		}
+		cfg := base(sc.config) + "database: " + db + "\n"
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			return err
 		}
 		gctx, stop := context.WithCancel(ctx)
 		addr, done, err := startServe(gctx, cfgPath, getenv)
+		if err != nil && sc.name == "full-pg-redis" {
+			stop()
+			fmt.Fprintf(stderr, "bench: %s skipped: %v\n", sc.name, err)
+			continue
+		}
 		if err != nil {
 			stop()
 			return fmt.Errorf("bench: %s: %w", sc.name, err)
@@ -129,6 +153,14 @@ models:
 		}
 		fmt.Fprintf(stderr, "bench: %s...\n", sc.name)
 		gw := "http://" + addr + sc.path
+		if sc.stream {
+			streams = append(streams, bench.StreamScenario{Name: sc.name, What: sc.what,
+				Direct:  bench.Streams(ctx, bench.Target{Name: "direct", URL: paced.URL + "/v1/chat/completions", Header: auth("k"), Body: sc.body("gpt-4o-mini")}, *concurrency/2, *duration),
+				Gateway: bench.Streams(ctx, bench.Target{Name: "switchboard", URL: gw, Header: auth(key), Body: sc.body("gpt-paced")}, *concurrency/2, *duration)})
+			stop()
+			<-done
+			continue
+		}
 		s := bench.Scenario{Name: sc.name, What: sc.what, Rate: *rate}
 		direct := bench.Target{Name: "direct", URL: fast.URL + "/v1/chat/completions", Header: auth("k"), Body: chat("gpt-4o-mini", "0.2")}
 		s.Direct = bench.Closed(ctx, direct, *concurrency, *duration)
@@ -145,6 +177,7 @@ models:
 	command := "switchboard bench " + strings.Join(args, " ")
 	var buf bytes.Buffer
 	bench.Markdown(&buf, results, machine, strings.TrimSpace(command), bench.PeakRSS())
+	bench.StreamMarkdown(&buf, streams)
 	stdout.Write(buf.Bytes())
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)
@@ -217,7 +250,7 @@ func (a *addrWatch) String() string {
 // so the checks run on every request.
 func createKey(addr, master string) (string, error) {
 	req, _ := http.NewRequest("POST", "http://"+addr+"/admin/v1/keys",
-		strings.NewReader(`{"name":"bench","rpm":100000000,"tpm":1000000000000,"max_budget_usd":1000000000}`))
+		strings.NewReader(`{"name":"bench","rpm":2000000000,"tpm":2000000000,"max_budget_usd":1000000000}`))
 	req.Header.Set("Authorization", "Bearer "+master)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

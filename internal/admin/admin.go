@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -230,11 +231,22 @@ func validModelLimits(m store.ModelLimits) *api.Error {
 		if strings.TrimSpace(name) == "" {
 			return api.BadRequest("model_limits", "invalid_value", "model_limits keys must be model names.")
 		}
-		if l.RPM < 0 || l.TPM < 0 || l.MaxParallel < 0 {
-			return api.BadRequest("model_limits", "invalid_value", "model_limits for %q must not be negative.", name)
+		if !limitRange(l.RPM, l.TPM, l.MaxParallel) {
+			return api.BadRequest("model_limits", "invalid_value", "model_limits for %q must be between 0 and %d.", name, math.MaxInt32)
 		}
 	}
 	return nil
+}
+
+// limitRange reports whether every limit fits the database's integer
+// columns: from 0 (no limit) to 2^31-1.
+func limitRange(limits ...int) bool {
+	for _, l := range limits {
+		if l < 0 || l > math.MaxInt32 {
+			return false
+		}
+	}
+	return true
 }
 
 func validateKey(req *createKeyRequest) *api.Error {
@@ -247,8 +259,8 @@ func validateKey(req *createKeyRequest) *api.Error {
 		return api.BadRequest("max_budget_usd", "invalid_value", "max_budget_usd must not be negative.")
 	case !slices.Contains([]string{"", "daily", "weekly", "monthly", "total"}, req.BudgetPeriod):
 		return api.BadRequest("budget_period", "invalid_value", "budget_period must be daily, weekly, monthly or total.")
-	case req.RPM < 0 || req.TPM < 0 || req.MaxParallel < 0:
-		return api.BadRequest("rpm", "invalid_value", "rpm, tpm and max_parallel must not be negative.")
+	case !limitRange(req.RPM, req.TPM, req.MaxParallel):
+		return api.BadRequest("rpm", "invalid_value", "rpm, tpm and max_parallel must be between 0 and %d.", math.MaxInt32)
 	case req.ExpiresAt != nil && req.ExpiresAt.Before(time.Now()):
 		return api.BadRequest("expires_at", "invalid_value", "expires_at is in the past.")
 	case len(req.Metadata) > 0 && (req.Metadata[0] != '{'):

@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -126,8 +127,10 @@ func (l *rateFields) set() bool {
 
 // apply validates the fields and sets those sent.
 func (l *rateFields) apply(rpm, tpm, parallel *int, perModel *store.ModelLimits) *api.Error {
-	if (l.RPM != nil && *l.RPM < 0) || (l.TPM != nil && *l.TPM < 0) || (l.MaxParallel != nil && *l.MaxParallel < 0) {
-		return api.BadRequest("rpm", "invalid_value", "rpm, tpm and max_parallel must not be negative.")
+	for _, v := range []*int{l.RPM, l.TPM, l.MaxParallel} {
+		if v != nil && !limitRange(*v) {
+			return api.BadRequest("rpm", "invalid_value", "rpm, tpm and max_parallel must be between 0 and %d.", math.MaxInt32)
+		}
 	}
 	if l.ModelLimits != nil {
 		if e := validModelLimits(*l.ModelLimits); e != nil {

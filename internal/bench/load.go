@@ -150,3 +150,88 @@ func PeakRSS() int64 {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Maxrss * 1024 // kilobytes on Linux
 }
+
+// StreamResult is a streaming measurement: time to the first byte of the
+// answer and the gaps between its chunks.
+type StreamResult struct {
+	Target         string
+	Streams        int
+	Errors         int
+	TTFB50, TTFB99 time.Duration
+	Gap50, Gap99   time.Duration
+}
+
+// Streams runs concurrency clients, each reading one stream after
+// another for d, timing the first byte and every gap between data lines.
+func Streams(ctx context.Context, t Target, concurrency int, d time.Duration) StreamResult {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
+	defer client.CloseIdleConnections()
+	var mu sync.Mutex
+	var ttfb, gaps []time.Duration
+	errors := 0
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				first, between, err := oneStream(ctx, client, t)
+				mu.Lock()
+				if err != nil {
+					errors++
+				} else {
+					ttfb = append(ttfb, first)
+					gaps = append(gaps, between...)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(ttfb)
+	slices.Sort(gaps)
+	q := func(v []time.Duration, p float64) time.Duration {
+		if len(v) == 0 {
+			return 0
+		}
+		return v[min(len(v)-1, int(p*float64(len(v))))]
+	}
+	return StreamResult{Target: t.Name, Streams: len(ttfb), Errors: errors, TTFB50: q(ttfb, 0.5), TTFB99: q(ttfb, 0.99), Gap50: q(gaps, 0.5), Gap99: q(gaps, 0.99)}
+}
+
+func oneStream(ctx context.Context, client *http.Client, t Target) (time.Duration, []time.Duration, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(t.Body))
+	req.Header = t.Header.Clone()
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, nil, &statusError{resp.StatusCode}
+	}
+	buf := make([]byte, 32<<10)
+	var first time.Duration
+	var gaps []time.Duration
+	last := time.Time{}
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			now := time.Now()
+			if first == 0 {
+				first = now.Sub(start)
+			} else if events := bytes.Count(buf[:n], []byte("data:")); events > 0 {
+				gaps = append(gaps, now.Sub(last))
+			}
+			last = now
+		}
+		if err == io.EOF {
+			return first, gaps, nil
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+}

@@ -233,6 +233,8 @@ func TestAdminBadInput(t *testing.T) {
 		`{"name":"x","max_budget_usd":-1}`,
 		`{"name":"x","budget_period":"hourly"}`,
 		`{"name":"x","rpm":-5}`,
+		`{"name":"x","tpm":1000000000000}`,
+		`{"name":"x","model_limits":{"gpt":{"rpm":3000000000}}}`,
 		`{"name":"x","expires_at":"2001-01-01T00:00:00Z"}`,
 		`{"name":"x","team_id":"no_such_team"}`,
 		`{"name":"x","scopes":["root"]}`,
