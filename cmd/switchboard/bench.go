@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,7 +34,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	concurrency := fs.Int("concurrency", 64, "clients in the closed-loop (maximum throughput) measurements")
 	rate := fs.Int("rate", 1000, "requests per second in the open-loop (latency) measurements")
 	latency := fs.Duration("latency", 50*time.Millisecond, "upstream latency in the open-loop measurements")
-	only := fs.String("scenarios", "lean,full,full-pg-redis,cache-hit,anthropic,stream", "scenarios to run, comma-separated")
+	only := fs.String("scenarios", "lean,full,full-pg-redis,cache-hit,anthropic,stream,streams", "scenarios to run, comma-separated")
+	held := fs.Int("streams", 2000, "streams held open at once in the streams scenario")
 	pg := fs.String("postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL for the full-pg-redis scenario")
 	rd := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis for the full-pg-redis scenario")
 	out := fs.String("out", "", "also write the markdown tables to this file")
@@ -59,6 +61,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer slow.Close()
 	paced := httptest.NewServer(mock.New(mock.Options{TokensPerSecond: 100}))
 	defer paced.Close()
+	trickle := httptest.NewServer(mock.New(mock.Options{TokensPerSecond: 1}))
+	defer trickle.Close()
 	proxyTo := func(u string) *httptest.Server {
 		target, _ := url.Parse(u)
 		return httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
@@ -90,10 +94,12 @@ providers:
   - {name: fast, type: openai, base_url: "` + fast.URL + `/v1", api_key: k}
   - {name: slow, type: openai, base_url: "` + slow.URL + `/v1", api_key: k}
   - {name: paced, type: openai, base_url: "` + paced.URL + `/v1", api_key: k}
+  - {name: trickle, type: openai, base_url: "` + trickle.URL + `/v1", api_key: k}
 models:
   - {name: gpt, deployments: [{provider: fast, model: gpt-4o-mini}]}
   - {name: gpt-slow, deployments: [{provider: slow, model: gpt-4o-mini}]}
   - {name: gpt-paced, deployments: [{provider: paced, model: gpt-4o-mini}]}
+  - {name: gpt-trickle, deployments: [{provider: trickle, model: gpt-4o-mini}]}
 ` + extra
 	}
 	tracing := "tracing: {endpoint: \"" + otlp.URL + "\", sample_rate: 0}\n"
@@ -112,12 +118,11 @@ models:
 		{"full-pg-redis", "as full, on PostgreSQL and Redis (limits, budgets and the log shared by replicas)",
 			tracing + "redis: " + *rd + "\n", true, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions", false},
 		{"anthropic", "Anthropic-format client to the OpenAI upstream (translation both ways), master key", "", false, messages, "/v1/messages", false},
-		{"stream", "as full, streaming: an upstream sending 100 chunks a second", tracing, true,
-			func(m string) []byte {
-				return []byte(strings.Replace(string(chat(m, "0.2")), `"max_tokens":64`, `"max_tokens":64,"stream":true`, 1))
-			}, "/v1/chat/completions", true},
+		{"stream", "as full, streaming: an upstream sending 100 chunks a second", tracing, true, streamChat(chat), "/v1/chat/completions", true},
+		{"streams", "as full, with --streams streams held open at once (memory per stream)", tracing, true, streamChat(chat), "/v1/chat/completions", true},
 	}
 	var streams []bench.StreamScenario
+	var heldResult *bench.Held
 	var results []bench.Scenario
 	for _, sc := range scenarios {
 		if !strings.Contains(","+*only+",", ","+sc.name+",") {
@@ -153,6 +158,19 @@ models:
 		}
 		fmt.Fprintf(stderr, "bench: %s...\n", sc.name)
 		gw := "http://" + addr + sc.path
+		if sc.name == "streams" {
+			body := sc.body("gpt-4o-mini")
+			direct, _, err1 := bench.HeldStreams(ctx, bench.Target{Name: "direct", URL: trickle.URL + "/v1/chat/completions", Header: auth("k"), Body: body}, *held)
+			through, _, err2 := bench.HeldStreams(ctx, bench.Target{Name: "switchboard", URL: gw, Header: auth(key), Body: sc.body("gpt-trickle")}, *held)
+			if err := errors.Join(err1, err2); err != nil {
+				fmt.Fprintf(stderr, "bench: streams: %v\n", err)
+			} else {
+				heldResult = &bench.Held{Streams: *held, Direct: direct, Gateway: through}
+			}
+			stop()
+			<-done
+			continue
+		}
 		if sc.stream {
 			streams = append(streams, bench.StreamScenario{Name: sc.name, What: sc.what,
 				Direct:  bench.Streams(ctx, bench.Target{Name: "direct", URL: paced.URL + "/v1/chat/completions", Header: auth("k"), Body: sc.body("gpt-4o-mini")}, *concurrency/2, *duration),
@@ -178,6 +196,7 @@ models:
 	var buf bytes.Buffer
 	bench.Markdown(&buf, results, machine, strings.TrimSpace(command), bench.PeakRSS())
 	bench.StreamMarkdown(&buf, streams)
+	bench.HeldMarkdown(&buf, heldResult)
 	stdout.Write(buf.Bytes())
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)
@@ -192,6 +211,13 @@ models:
 		return os.WriteFile(*out, buf.Bytes(), 0o644)
 	}
 	return nil
+}
+
+// streamChat makes a chat body a streaming one.
+func streamChat(chat func(model, temperature string) []byte) func(string) []byte {
+	return func(m string) []byte {
+		return []byte(strings.Replace(string(chat(m, "0.2")), `"max_tokens":64`, `"max_tokens":64,"stream":true`, 1))
+	}
 }
 
 // startServe runs `switchboard serve --config path` in this process and

@@ -14,12 +14,13 @@ func TestBenchHarness(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.md")
 	var stdout, stderr syncBuffer
 	code := run(context.Background(), []string{"bench", "--duration", "200ms", "--concurrency", "4", "--rate", "50", "--latency", "5ms",
-		"--scenarios", "full,cache-hit", "--out", out}, &stdout, &stderr, envOf(nil))
+		"--scenarios", "full,cache-hit,stream,streams", "--streams", "20", "--out", out}, &stdout, &stderr, envOf(nil))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	written, _ := os.ReadFile(out)
-	for _, want := range []string{"| full | switchboard | closed |", "| cache-hit | reverse proxy | closed |", "| full | direct | open 50/s |", "gateway ÷ direct", "Peak RSS"} {
+	for _, want := range []string{"| full | switchboard | closed |", "| cache-hit | reverse proxy | closed |", "| full | direct | open 50/s |", "gateway ÷ direct", "Peak RSS",
+		"| stream | switchboard |", "| stream | added by the gateway |", "| 20 | "} {
 		if !strings.Contains(string(written), want) {
 			t.Errorf("no %q in:\n%s", want, written)
 		}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"syscall"
@@ -234,4 +235,70 @@ func oneStream(ctx context.Context, client *http.Client, t Target) (time.Duratio
 			return 0, nil, err
 		}
 	}
+}
+
+// HeldStreams opens n streams at once, waits until each has its first
+// byte, and reports the memory the process holds then (heap and stacks,
+// after a collection) less what it held before: the cost of n open
+// streams on every side of them (client, upstream and, when the target is
+// the gateway, the gateway).
+func HeldStreams(ctx context.Context, t Target, n int) (perStream int64, opened int, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}}
+	defer client.CloseIdleConnections()
+	before := heldMemory()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	started := make(chan struct{}, n)
+	var firstErr error
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(t.Body))
+			req.Header = t.Header.Clone()
+			resp, err := client.Do(req)
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = &statusError{resp.StatusCode}
+			}
+			var one [1]byte
+			if err == nil {
+				_, err = io.ReadFull(resp.Body, one[:])
+			}
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				started <- struct{}{}
+				return
+			}
+			started <- struct{}{}
+			<-ctx.Done() // hold the stream open until measured
+			resp.Body.Close()
+		}()
+	}
+	for range n {
+		<-started
+	}
+	after := heldMemory()
+	mu.Lock()
+	err = firstErr
+	mu.Unlock()
+	cancel()
+	wg.Wait()
+	if err != nil {
+		return 0, 0, err
+	}
+	return (after - before) / int64(n), n, nil
+}
+
+// heldMemory is the heap and goroutine stacks in use after a collection.
+func heldMemory() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse + m.StackInuse)
 }

@@ -100,3 +100,21 @@ func StreamMarkdown(w io.Writer, scenarios []StreamScenario) {
 			added(s.Gateway.TTFB50, s.Direct.TTFB50), added(s.Gateway.TTFB99, s.Direct.TTFB99), added(s.Gateway.Gap50, s.Direct.Gap50), added(s.Gateway.Gap99, s.Direct.Gap99))
 	}
 }
+
+// Held is the memory of many open streams, direct and through the
+// gateway; the difference is what the gateway holds per stream.
+type Held struct {
+	Streams         int
+	Direct, Gateway int64 // bytes per stream, every side included
+}
+
+// HeldMarkdown writes the open-streams measurement.
+func HeldMarkdown(w io.Writer, h *Held) {
+	if h == nil {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| open streams | memory per stream, direct (client + upstream) | through Switchboard (client + gateway + upstream) | Switchboard's share |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	fmt.Fprintf(w, "| %d | %.1f KiB | %.1f KiB | %.1f KiB |\n", h.Streams, float64(h.Direct)/1024, float64(h.Gateway)/1024, float64(h.Gateway-h.Direct)/1024)
+}
