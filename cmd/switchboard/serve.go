@@ -13,7 +13,6 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/admin"
 	"github.com/switchboard-gw/switchboard/internal/auth"
-	"github.com/switchboard-gw/switchboard/internal/cache"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/demo"
 	"github.com/switchboard-gw/switchboard/internal/limits"
@@ -123,17 +122,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	go runtime.Watch(pruneCtx, 5*time.Second) // other replicas' changes
 	adm := admin.New(st, authn, log)
 	adm.Secrets, adm.Limiter, adm.Runtime = ring, limiter, runtime
-	responses, err := cache.Open(ctx, cfg)
+	responses, err := server.OpenResponses(ctx, cfg, st, log)
 	if err != nil {
-		return err
+		return fmt.Errorf("serve: %w", err)
 	}
-	respCache := server.NewResponses(responses, cfg.Cache)
-	adm.Cache = respCache
-	if cfg.SemanticOn() {
-		if respCache.Semantic, err = cache.NewIndex(ctx, st, log); err != nil {
-			return fmt.Errorf("serve: semantic cache: %w", err)
-		}
-		go respCache.Semantic.Follow(pruneCtx, 2*time.Second) // other replicas' entries
+	adm.Cache = responses
+	if responses.Semantic != nil {
+		go responses.Semantic.Follow(pruneCtx, 2*time.Second) // other replicas' entries
 	}
 	metrics := telemetry.NewMetrics()
 	tracer, err := telemetry.NewTracer(ctx, cfg.Tracing, getenv, log)
@@ -152,17 +147,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	srv := server.New(server.Options{Config: cfg, Gateway: gw, Log: log, Auth: authn, Store: readiness{st, redisPing},
 		Admin: adm, Limiter: limiter, Metrics: metrics.Handler(), Feedback: st, Tracing: tracer != nil,
-		Cache: respCache,
-		OnRecord: func(r *server.Record) {
-			metrics.Observe(r)
-			if tracer != nil {
-				tracer.Export(r)
-			}
-			logs.Record(r) // last: the writer owns the record from here
-		}})
-	metrics.Watch(srv, logs)
-	metrics.TeamBudgets(st, limiter)
-	metrics.Cache(responses)
+		Cache: responses, OnRecord: metrics.Recorder(tracer, logs)})
+	metrics.Watch(srv, logs, st, limiter, responses.Backend)
 	runtime.Serve(srv)
 
 	ln, err := net.Listen("tcp", cfg.Listen)

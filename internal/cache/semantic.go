@@ -166,7 +166,7 @@ func (x *Index) load(ctx context.Context, since time.Time) error {
 		}
 		x.mu.Lock()
 		for _, r := range rows {
-			v, err := decodeVector(r.Vector)
+			v, err := DecodeVector(r.Vector)
 			e := &Entry{}
 			if err != nil || json.Unmarshal([]byte(r.Entry), e) != nil {
 				continue
@@ -238,7 +238,9 @@ func encodeVector(v []float32) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func decodeVector(s string) ([]float32, error) {
+// DecodeVector reads base64 of little-endian float32s: how vectors are
+// stored here, and OpenAI's base64 embedding encoding.
+func DecodeVector(s string) ([]float32, error) {
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return nil, err

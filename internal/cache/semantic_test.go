@@ -55,7 +55,7 @@ func TestSemanticSearch(t *testing.T) {
 	if x.Len() != 3 {
 		t.Errorf("live entries: %d", x.Len())
 	}
-	if v, err := decodeVector(encodeVector(b)); err != nil || dot(v, b) < 0.9999 {
+	if v, err := DecodeVector(encodeVector(b)); err != nil || dot(v, b) < 0.9999 {
 		t.Errorf("vector round trip: %v %v", v, err)
 	}
 }

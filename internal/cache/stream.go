@@ -221,17 +221,6 @@ func pieces(s string, n int) []string {
 	return append(out, s)
 }
 
-// UsageOf reads a stored completion's usage.
-func UsageOf(completion []byte) provider.Usage {
-	var resp struct {
-		Usage *wire.Usage `json:"usage"`
-	}
-	if json.Unmarshal(completion, &resp) != nil {
-		return provider.Usage{}
-	}
-	return fromWire(resp.Usage)
-}
-
 func fromWire(w *wire.Usage) provider.Usage {
 	if w == nil {
 		return provider.Usage{}

@@ -24,7 +24,6 @@ import (
 
 	"github.com/switchboard-gw/switchboard/internal/admin"
 	"github.com/switchboard-gw/switchboard/internal/auth"
-	"github.com/switchboard-gw/switchboard/internal/cache"
 	"github.com/switchboard-gw/switchboard/internal/config"
 	"github.com/switchboard-gw/switchboard/internal/fixtures"
 	"github.com/switchboard-gw/switchboard/internal/gateway"
@@ -144,27 +143,16 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 		t.Fatal(err)
 	}
 	opts.Tracing = g.tracer != nil
-	backend, err := cache.Open(context.Background(), cfg)
-	if err != nil {
+	if opts.Cache, err = server.OpenResponses(context.Background(), cfg, st, log); err != nil {
 		t.Fatal(err)
 	}
-	opts.Cache = server.NewResponses(backend, cfg.Cache)
 	adm.Cache = opts.Cache
-	if cfg.SemanticOn() {
-		if opts.Cache.Semantic, err = cache.NewIndex(context.Background(), st, log); err != nil {
-			t.Fatal(err)
-		}
+	if opts.Cache.Semantic != nil {
 		ctx, stop := context.WithCancel(context.Background())
 		t.Cleanup(stop)
 		go opts.Cache.Semantic.Follow(ctx, 100*time.Millisecond)
 	}
-	export := func(r *server.Record) {
-		g.metrics.Observe(r)
-		if g.tracer != nil {
-			g.tracer.Export(r)
-		}
-		g.logs.Record(r)
-	}
+	export := g.metrics.Recorder(g.tracer, g.logs)
 	opts.OnRecord = export
 	if observe {
 		opts.OnRecord = func(r *server.Record) {
@@ -176,9 +164,7 @@ func startWithStore(t testing.TB, cfg *config.Config, gw *gateway.Gateway, st *s
 		}
 	}
 	srv := server.New(opts)
-	g.metrics.Watch(srv, g.logs)
-	g.metrics.TeamBudgets(st, limiter)
-	g.metrics.Cache(backend)
+	g.metrics.Watch(srv, g.logs, st, limiter, opts.Cache.Backend)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	g.URL = hs.URL

@@ -86,19 +86,23 @@ func (m *Runtime) Stored(ctx context.Context) (Defs, string, error) {
 	if err != nil {
 		return Defs{}, "", err
 	}
-	defs := Defs{Providers: map[string][]byte{}, Models: map[string][]byte{}}
-	for into, list := range map[*map[string][]byte]func(context.Context) ([]store.Definition, error){
-		&defs.Providers: m.st.Providers, &defs.Models: m.st.ModelGroups,
-	} {
-		rows, err := list(ctx)
-		if err != nil {
-			return Defs{}, "", err
-		}
-		for _, r := range rows {
-			(*into)[r.Name] = []byte(r.Definition)
-		}
+	providers, err := m.st.Providers(ctx)
+	if err != nil {
+		return Defs{}, "", err
 	}
-	return defs, version, nil
+	groups, err := m.st.ModelGroups(ctx)
+	if err != nil {
+		return Defs{}, "", err
+	}
+	return Defs{Providers: byName(providers), Models: byName(groups)}, version, nil
+}
+
+func byName(defs []store.Definition) map[string][]byte {
+	out := make(map[string][]byte, len(defs))
+	for _, d := range defs {
+		out[d.Name] = []byte(d.Definition)
+	}
+	return out
 }
 
 // Initial builds the starting gateway from the file and the database.

@@ -164,18 +164,14 @@ func (w *Writer) runSpill() {
 	for it := range w.spillq {
 		w.prepare(&it)
 		buf = append(buf[:0], it.e)
-		for more := true; more && len(buf) < w.batch; {
-			select {
-			case next, ok := <-w.spillq:
-				if !ok {
-					more = false
-					break
-				}
-				w.prepare(&next)
-				buf = append(buf, next.e)
-			default:
-				more = false
+		// Take what else is waiting, up to a batch, in the same write.
+		for len(buf) < w.batch && len(w.spillq) > 0 {
+			next, ok := <-w.spillq
+			if !ok {
+				break
 			}
+			w.prepare(&next)
+			buf = append(buf, next.e)
 		}
 		w.toSpill(buf)
 	}

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/switchboard-gw/switchboard/internal/gateway"
 	"github.com/switchboard-gw/switchboard/internal/limits"
 	"github.com/switchboard-gw/switchboard/internal/provider"
+	"github.com/switchboard-gw/switchboard/internal/store"
 )
 
 // Responses is the response cache a server consults.
@@ -78,6 +81,23 @@ func (c *Responses) count(result string) {
 	case "bypass":
 		c.bypasses.Add(1)
 	}
+}
+
+// OpenResponses is the cache the configuration asks for: in Redis when
+// `redis:` is set, else in process, plus the semantic index (loaded from
+// st) when any group uses it. The caller runs Semantic.Follow, if set.
+func OpenResponses(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*Responses, error) {
+	backend, err := cache.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := NewResponses(backend, cfg.Cache)
+	if cfg.SemanticOn() {
+		if r.Semantic, err = cache.NewIndex(ctx, st, log); err != nil {
+			return nil, fmt.Errorf("semantic cache: %w", err)
+		}
+	}
+	return r, nil
 }
 
 // NewResponses is the cache the configuration asks for, over backend.

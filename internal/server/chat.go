@@ -98,9 +98,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	if _, ok := s.admit(ctx, w, st, rec, group, rest, func() int64 { return promptTokens(body) }, f.MaxTokens); !ok {
 		return
 	}
-	capture := s.cfg.Log.Payloads.Enabled || group.LogPayloads || st.who.CapturesPayloads()
-	if capture {
-		rec.RequestBody, rec.capture = s.clip(st.body), true
+	if rec.capture = s.cfg.Log.Payloads.Enabled || group.LogPayloads || st.who.CapturesPayloads(); rec.capture {
+		rec.RequestBody = s.clip(st.body)
 	}
 
 	greq := &gateway.Request{Group: group, Rest: rest, Body: body, Chat: &f}
@@ -154,7 +153,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(http.StatusOK)
 		w.Write(b)
-		if capture {
+		if rec.capture {
 			rec.ResponseBody = s.clip(b)
 		}
 		return

@@ -2,12 +2,9 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"math"
 	"strconv"
 	"strings"
 
@@ -111,12 +108,9 @@ func (s *Server) embed(ctx context.Context, st *reqState, text string) ([]float3
 			v = append(v, float32(x.Float()))
 		}
 	case emb.Type == gjson.String:
-		b, err := base64.StdEncoding.DecodeString(emb.Str)
-		if err != nil {
+		var err error
+		if v, err = cache.DecodeVector(emb.Str); err != nil {
 			return nil, err
-		}
-		for i := 0; i+4 <= len(b); i += 4 {
-			v = append(v, math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
 		}
 	}
 	if len(v) == 0 {

@@ -200,10 +200,12 @@ func (b breakers) Collect(ch chan<- prometheus.Metric) {
 	})
 }
 
-// Watch registers the series read from the running server and request-log
-// writer when scraped: requests in flight, the log queue's depth, drops
-// and write failures, and the circuit breakers.
-func (m *Metrics) Watch(srv *server.Server, logs *reqlog.Writer) {
+// Watch registers the series read when scraped: from the running server
+// (requests in flight, circuit breakers), the request-log writer (queue,
+// spill, drops, failures), the teams' budgets and the in-process cache.
+func (m *Metrics) Watch(srv *server.Server, logs *reqlog.Writer, st *store.Store, limiter *limits.Limiter, responses cache.Backend) {
+	m.teamBudgets(st, limiter)
+	m.cacheSize(responses)
 	m.Gauge("switchboard_in_flight_requests", "Inference requests being served now.", func() float64 { return float64(srv.InFlight()) })
 	m.Gauge("switchboard_log_queue_depth", "Request-log entries waiting to be written.", func() float64 { return float64(logs.QueueDepth()) })
 	m.Counter("switchboard_log_queue_dropped_total", "Request-log entries dropped: the queue and the spill queue were full, or the spill file could not be written (logged).", func() float64 { return float64(logs.Dropped()) })
@@ -213,10 +215,10 @@ func (m *Metrics) Watch(srv *server.Server, logs *reqlog.Writer) {
 	m.Breakers(srv.Gateway)
 }
 
-// TeamBudgets exports each team's remaining budget in its current period
+// teamBudgets exports each team's remaining budget in its current period
 // (limit less settled spend and open reservations), read when scraped.
 // At most maxTeams teams are reported, so the series stay bounded.
-func (m *Metrics) TeamBudgets(st *store.Store, limiter *limits.Limiter) {
+func (m *Metrics) teamBudgets(st *store.Store, limiter *limits.Limiter) {
 	*m.names = append(*m.names, "switchboard_budget_remaining_usd")
 	m.reg.MustRegister(teamBudgets{
 		desc:    prometheus.NewDesc("switchboard_budget_remaining_usd", "A team's budget left in its current period: limit less spend and open reservations.", []string{"team"}, nil),
@@ -279,9 +281,9 @@ func statusLabel(code int) string {
 	return strconv.Itoa(code)
 }
 
-// Cache exports the in-process cache's size; a Redis cache is sized by
-// Redis itself (GET /admin/v1/cache/stats counts it on demand).
-func (m *Metrics) Cache(b cache.Backend) {
+// cacheSize exports the in-process cache's size; a Redis cache is sized
+// by Redis itself (GET /admin/v1/cache/stats counts it on demand).
+func (m *Metrics) cacheSize(b cache.Backend) {
 	mem, ok := b.(*cache.Memory)
 	if !ok {
 		return
@@ -294,4 +296,17 @@ func (m *Metrics) Cache(b cache.Backend) {
 		st, _ := mem.Stats(context.Background())
 		return float64(st.Bytes)
 	})
+}
+
+// Recorder is what a server does with each finished request's record:
+// count it, trace it (when tracer is set), and hand it to the request
+// log last, since the writer owns the record from then on.
+func (m *Metrics) Recorder(tracer *Tracer, logs *reqlog.Writer) func(*server.Record) {
+	return func(r *server.Record) {
+		m.Observe(r)
+		if tracer != nil {
+			tracer.Export(r)
+		}
+		logs.Record(r)
+	}
 }
