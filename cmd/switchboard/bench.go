@@ -65,7 +65,13 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer trickle.Close()
 	proxyTo := func(u string) *httptest.Server {
 		target, _ := url.Parse(u)
-		return httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+		rp := httputil.NewSingleHostReverseProxy(target)
+		// Pooled like Switchboard's own upstream client, so neither pays for
+		// new connections under load.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 512
+		rp.Transport = t
+		return httptest.NewServer(rp)
 	}
 	proxy := proxyTo(fast.URL)
 	defer proxy.Close()
@@ -110,7 +116,7 @@ models:
 		path               string
 		stream             bool
 	}{
-		{"lean", "master key, OpenAI in and out", "", false, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions", false},
+		{"lean", "master key, OpenAI in and out, request log off", "log: {requests: false}\n", false, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions", false},
 		{"full", "virtual key with rpm, tpm and budget checks, request log to SQLite, metrics, tracing on (sampling 0)",
 			tracing, true, func(m string) []byte { return chat(m, "0.2") }, "/v1/chat/completions", false},
 		{"cache-hit", "as full, with the exact cache on and every request a hit",

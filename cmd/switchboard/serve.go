@@ -112,12 +112,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return fmt.Errorf("serve: log.payloads.redact: %w", err)
 	}
-	logs := reqlog.New(st, log, logOpts)
-	// Flushed after the HTTP server has drained: every finished request
-	// is in the log before the process exits.
-	defer logs.Close()
 	pruneCtx, stopPruning := context.WithCancel(context.Background())
 	defer stopPruning()
+	var logs *reqlog.Writer // nil: log.requests is off
+	if cfg.Log.RequestLog() {
+		logs = reqlog.New(st, log, logOpts)
+		// Flushed after the HTTP server has drained: every finished
+		// request is in the log before the process exits.
+		defer logs.Close()
+	}
 	go reqlog.Prune(pruneCtx, st, cfg.Log.Retention.D(), time.Hour, log)
 	go runtime.Watch(pruneCtx, 5*time.Second) // other replicas' changes
 	adm := admin.New(st, authn, log)

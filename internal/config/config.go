@@ -68,6 +68,9 @@ type Config struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
 	Access bool   `yaml:"access"` // one line per request
+	// Requests turns the request log off when false (default on): no
+	// rows and no usage rollups, for deployments that only want metrics.
+	Requests *bool `yaml:"requests"`
 	// Retention is how long request log rows are kept (default 30 days);
 	// the daily usage rollups are kept for good.
 	Retention Duration `yaml:"retention"`
@@ -78,6 +81,9 @@ type Log struct {
 	// Payloads configures prompt and completion capture.
 	Payloads Payloads `yaml:"payloads"`
 }
+
+// RequestLog reports whether requests are written to the request log.
+func (l Log) RequestLog() bool { return l.Requests == nil || *l.Requests }
 
 // Payloads configures capture of prompts and completions in the request
 // log: off unless enabled here (for everything) or on a model group, key

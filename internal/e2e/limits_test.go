@@ -150,7 +150,7 @@ func checkLedger(t *testing.T, gw *gatewayUnderTest, subject, period string, lim
 // usd prints a budget for a JSON body.
 func usd(v float64) string { return strings.TrimRight(strings.TrimRight(ftoa(v), "0"), ".") }
 
-func promptTokensOf(body string) int64 { return server.PromptTokens([]byte(body)) }
+func promptTokensOf(body string) int64 { return server.AdmissionTokens([]byte(body)) }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', 9, 64) }
 

@@ -32,8 +32,8 @@ func NewHTTPClient(connectTimeout time.Duration) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
-		ReadBufferSize:        32 << 10,
-		WriteBufferSize:       32 << 10,
+		// The default 4 KiB buffers: every open stream holds one pair, and
+		// reads or writes larger than a buffer bypass it anyway.
 	}
 	return &http.Client{Transport: t}
 }

@@ -59,7 +59,7 @@ func policies(p *auth.Principal, model string) (ps []limits.Policy, tokens, budg
 }
 
 // admit checks the caller's limits and reserves the request's worst-case
-// cost: prompt tokens counted offline plus max_tokens, at the highest price
+// cost: prompt tokens estimated on the high side plus max_tokens, at the highest price
 // among the group's deployments. It returns nil (and has answered) when
 // the request must not go on.
 func (s *Server) admit(ctx context.Context, w http.ResponseWriter, st *reqState, rec *Record, group *gateway.Group, rest string, promptTokens func() int64, maxOutput int64) (*limits.Ticket, bool) {

@@ -95,7 +95,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	if pending != nil {
 		defer s.cacheStore(st, rec, pending)
 	}
-	if _, ok := s.admit(ctx, w, st, rec, group, rest, func() int64 { return promptTokens(body) }, f.MaxTokens); !ok {
+	if _, ok := s.admit(ctx, w, st, rec, group, rest, func() int64 { return admissionTokens(body) }, f.MaxTokens); !ok {
 		return
 	}
 	if rec.capture = s.cfg.Log.Payloads.Enabled || group.LogPayloads || st.who.CapturesPayloads(); rec.capture {

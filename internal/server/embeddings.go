@@ -27,7 +27,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
 	defer cancel()
-	if _, ok := s.admit(ctx, w, st, rec, group, rest, func() int64 { return tokens.CountAll(openai.Inputs(body)) }, -1); !ok {
+	if _, ok := s.admit(ctx, w, st, rec, group, rest, func() int64 { return tokens.EstimateAll(openai.Inputs(body)) }, -1); !ok {
 		return
 	}
 	greq := &gateway.Request{Group: group, Rest: rest, Body: body, Embed: &f}

@@ -13,10 +13,38 @@ import (
 
 // promptTokens counts a chat body's prompt offline (for context-window
 // checks).
-func promptTokens(chatBody []byte) int64 {
-	var u provider.Usage
-	estimateUsage(&u, chatBody, "")
-	return u.Input
+func promptTokens(chatBody []byte) int64 { return countPrompt(chatBody, tokens.Count) }
+
+// admissionTokens estimates a chat body's prompt for rate limits and
+// budget reservations: quickly, and on the high side.
+func admissionTokens(chatBody []byte) int64 { return countPrompt(chatBody, tokens.Estimate) }
+
+// countPrompt sums count over the texts of a chat body's prompt, plus
+// three tokens of framing per message.
+func countPrompt(chatBody []byte, count func(string) int64) int64 {
+	var in int64
+	gjson.GetBytes(chatBody, "messages").ForEach(func(_, m gjson.Result) bool {
+		in += 3
+		c := m.Get("content")
+		if c.Type == gjson.String {
+			in += count(c.Str)
+		} else {
+			c.ForEach(func(_, p gjson.Result) bool {
+				in += count(p.Get("text").String())
+				return true
+			})
+		}
+		m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+			in += count(tc.Get("function.name").String()) + count(tc.Get("function.arguments").String())
+			return true
+		})
+		return true
+	})
+	gjson.GetBytes(chatBody, "tools").ForEach(func(_, t gjson.Result) bool {
+		in += count(t.Raw)
+		return true
+	})
+	return in
 }
 
 // fallbackOverride applies x-switchboard-fallbacks: a comma-separated list
@@ -46,29 +74,7 @@ func estimateUsage(u *provider.Usage, chatBody []byte, answer string) {
 	if u.Input > 0 || u.Output > 0 {
 		return
 	}
-	var in int64
-	gjson.GetBytes(chatBody, "messages").ForEach(func(_, m gjson.Result) bool {
-		in += 3
-		c := m.Get("content")
-		if c.Type == gjson.String {
-			in += tokens.Count(c.Str)
-		} else {
-			c.ForEach(func(_, p gjson.Result) bool {
-				in += tokens.Count(p.Get("text").String())
-				return true
-			})
-		}
-		m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
-			in += tokens.Count(tc.Get("function.name").String()) + tokens.Count(tc.Get("function.arguments").String())
-			return true
-		})
-		return true
-	})
-	gjson.GetBytes(chatBody, "tools").ForEach(func(_, t gjson.Result) bool {
-		in += tokens.Count(t.Raw)
-		return true
-	})
-	*u = provider.Usage{Input: in, Output: tokens.Count(answer), Estimated: true}
+	*u = provider.Usage{Input: promptTokens(chatBody), Output: tokens.Count(answer), Estimated: true}
 }
 
 // answerText collects what a chat answer said, for estimates.
@@ -100,5 +106,5 @@ func (s *streamText) add(chunk []byte) {
 	})
 }
 
-// PromptTokens is promptTokens for tests outside the package.
-func PromptTokens(chatBody []byte) int64 { return promptTokens(chatBody) }
+// AdmissionTokens is admissionTokens for tests outside the package.
+func AdmissionTokens(chatBody []byte) int64 { return admissionTokens(chatBody) }

@@ -124,24 +124,30 @@ func (s *Store) InsertLogs(ctx context.Context, entries []LogEntry) error {
 		r.out += e.OutputTokens
 		r.cost += e.CostUSD
 	}
+	// Multi-row inserts of up to 100 rows: few statements per batch
+	// (PostgreSQL allows 65,535 parameters in one). Prepared before the
+	// transaction takes a connection: an in-memory database has only one.
+	stmts := map[int]*sql.Stmt{}
+	for start := 0; start < len(entries); start += 100 {
+		rows := min(100, len(entries)-start)
+		if stmts[rows] == nil {
+			st, err := s.logInsert(ctx, rows)
+			if err != nil {
+				return err
+			}
+			stmts[rows] = st
+		}
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		cols := strings.Count(insertColumns, ",") + 1
-		placeholders := "(" + strings.Repeat("?,", cols-1) + "?)"
-		// Multi-row inserts of up to 100 rows: few statements per batch
-		// (PostgreSQL allows 65,535 parameters in one).
+		args := make([]any, 0, min(len(entries), 100)*logColumnCount)
 		for start := 0; start < len(entries); start += 100 {
 			chunk := entries[start:min(start+100, len(entries))]
-			var q strings.Builder
-			q.WriteString(`INSERT INTO request_logs (` + insertColumns + `) VALUES `)
-			args := make([]any, 0, len(chunk)*cols)
+			stmt := stmts[len(chunk)]
+			args = args[:0]
 			for i := range chunk {
-				if i > 0 {
-					q.WriteByte(',')
-				}
-				q.WriteString(placeholders)
 				args = chunk[i].values(args)
 			}
-			if _, err := tx.ExecContext(ctx, s.rebind(q.String()), args...); err != nil {
+			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 				return err
 			}
 		}
@@ -157,6 +163,26 @@ func (s *Store) InsertLogs(ctx context.Context, entries []LogEntry) error {
 		}
 		return nil
 	})
+}
+
+var logColumnCount = strings.Count(insertColumns, ",") + 1
+
+// logInsert is the prepared INSERT of rows request log entries.
+func (s *Store) logInsert(ctx context.Context, rows int) (*sql.Stmt, error) {
+	if st, ok := s.logInserts.Load(rows); ok {
+		return st.(*sql.Stmt), nil
+	}
+	placeholders := "(" + strings.Repeat("?,", logColumnCount-1) + "?)"
+	q := `INSERT INTO request_logs (` + insertColumns + `) VALUES ` + strings.Repeat(placeholders+",", rows-1) + placeholders
+	st, err := s.db.PrepareContext(ctx, s.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.logInserts.LoadOrStore(rows, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // LogFilter selects log entries.

@@ -244,3 +244,30 @@ func TestLogEntryRoundTripAndFeedback(t *testing.T) {
 		})
 	}
 }
+
+// Batches split into 100-row statements prepared once per size; an
+// in-memory database (one connection, which the transaction holds) takes
+// them too.
+func TestInsertLogsChunks(t *testing.T) {
+	s, err := Open(context.Background(), "sqlite://:memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, n := range []int{250, 100, 7, 250} {
+		batch := make([]LogEntry, n)
+		for i := range batch {
+			batch[i] = LogEntry{ID: NewID("log_"), RequestID: "req", CreatedAt: time.Now(), Endpoint: "chat", Model: "gpt", Status: 200, Trace: "[]"}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.InsertLogs(ctx, batch)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows int
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM request_logs`).Scan(&rows); err != nil || rows != 607 {
+		t.Errorf("%d rows (%v), want 607", rows, err)
+	}
+}

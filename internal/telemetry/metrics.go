@@ -202,16 +202,26 @@ func (b breakers) Collect(ch chan<- prometheus.Metric) {
 
 // Watch registers the series read when scraped: from the running server
 // (requests in flight, circuit breakers), the request-log writer (queue,
-// spill, drops, failures), the teams' budgets and the in-process cache.
+// spill, drops, failures; nil when the log is off), the teams' budgets
+// and the in-process cache.
 func (m *Metrics) Watch(srv *server.Server, logs *reqlog.Writer, st *store.Store, limiter *limits.Limiter, responses cache.Backend) {
 	m.teamBudgets(st, limiter)
 	m.cacheSize(responses)
 	m.Gauge("switchboard_in_flight_requests", "Inference requests being served now.", func() float64 { return float64(srv.InFlight()) })
-	m.Gauge("switchboard_log_queue_depth", "Request-log entries waiting to be written.", func() float64 { return float64(logs.QueueDepth()) })
-	m.Counter("switchboard_log_queue_dropped_total", "Request-log entries dropped: the queue and the spill queue were full, or the spill file could not be written (logged).", func() float64 { return float64(logs.Dropped()) })
-	m.Counter("switchboard_log_spilled_total", "Request-log entries written to the local spill file (queue full or database refusing), to be stored later.", func() float64 { return float64(logs.Spilled()) })
-	m.Counter("switchboard_log_replayed_total", "Request-log entries stored from the spill file.", func() float64 { return float64(logs.Replayed()) })
-	m.Counter("switchboard_log_write_failures_total", "Request-log entries lost because the database refused their batch twice and there was no spill file.", func() float64 { return float64(logs.Failed()) })
+	// With the request log off (logs nil) its series stay, at zero.
+	logStat := func(read func(*reqlog.Writer) int64) func() float64 {
+		return func() float64 {
+			if logs == nil {
+				return 0
+			}
+			return float64(read(logs))
+		}
+	}
+	m.Gauge("switchboard_log_queue_depth", "Request-log entries waiting to be written.", logStat(func(w *reqlog.Writer) int64 { return int64(w.QueueDepth()) }))
+	m.Counter("switchboard_log_queue_dropped_total", "Request-log entries dropped: the queue and the spill queue were full, or the spill file could not be written (logged).", logStat((*reqlog.Writer).Dropped))
+	m.Counter("switchboard_log_spilled_total", "Request-log entries written to the local spill file (queue full or database refusing), to be stored later.", logStat((*reqlog.Writer).Spilled))
+	m.Counter("switchboard_log_replayed_total", "Request-log entries stored from the spill file.", logStat((*reqlog.Writer).Replayed))
+	m.Counter("switchboard_log_write_failures_total", "Request-log entries lost because the database refused their batch twice and there was no spill file.", logStat((*reqlog.Writer).Failed))
 	m.Breakers(srv.Gateway)
 }
 
@@ -300,13 +310,16 @@ func (m *Metrics) cacheSize(b cache.Backend) {
 
 // Recorder is what a server does with each finished request's record:
 // count it, trace it (when tracer is set), and hand it to the request
-// log last, since the writer owns the record from then on.
+// log (when logs is set) last, since the writer owns the record from
+// then on.
 func (m *Metrics) Recorder(tracer *Tracer, logs *reqlog.Writer) func(*server.Record) {
 	return func(r *server.Record) {
 		m.Observe(r)
 		if tracer != nil {
 			tracer.Export(r)
 		}
-		logs.Record(r)
+		if logs != nil {
+			logs.Record(r)
+		}
 	}
 }
