@@ -18,10 +18,10 @@ func KeyFromRequest(r *http.Request) string {
 		}
 		return ""
 	}
-	if k := r.Header.Get("x-api-key"); k != "" {
+	if k := r.Header.Get("X-Api-Key"); k != "" {
 		return k
 	}
-	return r.Header.Get("x-goog-api-key")
+	return r.Header.Get("X-Goog-Api-Key")
 }
 
 // MasterKey checks keys against the master key in constant time. Both

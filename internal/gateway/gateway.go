@@ -339,9 +339,14 @@ func (g *Gateway) tryGroup(ctx context.Context, st *runState, grp *Group, rest s
 // (within the first-token timeout) before declaring success.
 func (g *Gateway) attempt(ctx context.Context, st *runState, grp *Group, d *Deployment, model string) (*Result, *api.Error) {
 	t := d.Target
-	actx, cancel := context.WithCancel(ctx)
+	// A context of its own only when something may cancel this attempt
+	// alone: the first-token timeout, or a stream's idle timeout and end.
+	// A plain answer is read whole within the request's context.
+	actx, cancel := ctx, context.CancelFunc(noop)
+	if grp.FirstTokenTimeout > 0 || st.req.streams() {
+		actx, cancel = context.WithCancel(ctx)
+	}
 	t.Start()
-	release := func() { cancel(); t.Done() }
 	start := time.Now()
 	var ttft *time.Timer
 	if grp.FirstTokenTimeout > 0 {
@@ -362,7 +367,8 @@ func (g *Gateway) attempt(ctx context.Context, st *runState, grp *Group, d *Depl
 	timedOut := ttft != nil && !ttft.Stop()
 	latency := time.Since(start)
 	if err != nil {
-		release()
+		cancel()
+		t.Done()
 		e := classify(ctx, d, err)
 		if timedOut && ctx.Err() == nil {
 			e = &api.Error{Status: http.StatusGatewayTimeout, Type: api.TypeTimeout, Code: "first_token_timeout",
@@ -385,11 +391,20 @@ func (g *Gateway) attempt(ctx context.Context, st *runState, grp *Group, d *Depl
 		Start: start, Deployment: d})
 	r := &Result{Response: resp, Deployment: d, Model: model, Upstream: latency, First: first}
 	if resp.Stream != nil {
+		release := func() { cancel(); t.Done() }
 		resp.Stream = &trackedStream{Stream: resp.Stream, release: release, idle: grp.IdleTimeout, cancel: cancel, name: d.ProviderName}
 	} else {
-		release()
+		cancel()
+		t.Done()
 	}
 	return r, nil
+}
+
+func noop() {}
+
+// streams reports whether the request asks for a stream.
+func (r *Request) streams() bool {
+	return (r.Chat != nil && r.Chat.Stream) || (r.Pass != nil && r.Pass.Stream)
 }
 
 // backoff waits before retry n: exponential with full jitter, or the

@@ -45,9 +45,18 @@ const MaxErrorBody = 1 << 20
 const MaxResponseBody = 256 << 20
 
 // Do sends req and turns transport failures into gateway errors: a
-// deadline is a 504, a cancelled client a 499, anything else a 502.
+// deadline is a 504, a cancelled client a 499, anything else a 502. It
+// goes straight to the client's transport: an API call has no cookies and
+// no redirects to follow (a 3xx is an upstream error like any other), and
+// http.Client.Do would copy the headers for them on every request.
 func Do(hc *http.Client, req *http.Request, name string) (*http.Response, error) {
-	resp, err := hc.Do(req)
+	var resp *http.Response
+	var err error
+	if hc.Transport != nil && hc.Jar == nil && hc.Timeout == 0 {
+		resp, err = hc.Transport.RoundTrip(req)
+	} else {
+		resp, err = hc.Do(req)
+	}
 	if err != nil {
 		return nil, TransportError(req.Context(), name, err)
 	}
@@ -96,7 +105,7 @@ func ReadError(resp *http.Response, parse func(status int, body []byte) *api.Err
 // RetryAfter reads Retry-After (seconds or an HTTP date) and OpenAI's
 // retry-after-ms.
 func RetryAfter(h http.Header) time.Duration {
-	if v := h.Get("retry-after-ms"); v != "" {
+	if v := h.Get("Retry-After-Ms"); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
 			return time.Duration(ms * float64(time.Millisecond))
 		}
@@ -119,11 +128,15 @@ func RetryAfter(h http.Header) time.Duration {
 // ReadBody reads a whole successful response body.
 func ReadBody(ctx context.Context, resp *http.Response, name string) ([]byte, error) {
 	defer resp.Body.Close()
-	var buf []byte
-	if resp.ContentLength > 0 && resp.ContentLength < MaxResponseBody {
-		buf = make([]byte, 0, resp.ContentLength)
+	var b []byte
+	var err error
+	if n := resp.ContentLength; n > 0 && n < MaxResponseBody {
+		// The length is known and within bounds: one exact read.
+		b = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = readAll(io.LimitReader(resp.Body, MaxResponseBody), nil)
 	}
-	b, err := readAll(io.LimitReader(resp.Body, MaxResponseBody), buf)
 	if err != nil {
 		return nil, TransportError(ctx, name, err)
 	}
@@ -152,8 +165,9 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 // RateLimitHeaders copies an upstream's x-ratelimit-* headers.
 func RateLimitHeaders(h http.Header) http.Header {
 	var out http.Header
+	const prefix = "x-ratelimit-"
 	for k, v := range h {
-		if strings.HasPrefix(strings.ToLower(k), "x-ratelimit-") {
+		if len(k) >= len(prefix) && strings.EqualFold(k[:len(prefix)], prefix) {
 			if out == nil {
 				out = http.Header{}
 			}

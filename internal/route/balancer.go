@@ -90,17 +90,17 @@ func (t *Target) LatencyEWMA() time.Duration {
 // ObserveHeaders learns rate-limit headroom from an upstream's
 // x-ratelimit-{limit,remaining}-{requests,tokens} headers.
 func (t *Target) ObserveHeaders(h http.Header) {
-	set := func(v *atomic.Int64, name string) {
+	set := func(v *atomic.Int64, name string) { // name canonical: Get allocates nothing
 		if s := h.Get(name); s != "" {
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 				v.Store(n)
 			}
 		}
 	}
-	set(&t.remReq, "x-ratelimit-remaining-requests")
-	set(&t.limReq, "x-ratelimit-limit-requests")
-	set(&t.remTok, "x-ratelimit-remaining-tokens")
-	set(&t.limTok, "x-ratelimit-limit-tokens")
+	set(&t.remReq, "X-Ratelimit-Remaining-Requests")
+	set(&t.limReq, "X-Ratelimit-Limit-Requests")
+	set(&t.remTok, "X-Ratelimit-Remaining-Tokens")
+	set(&t.limTok, "X-Ratelimit-Limit-Tokens")
 }
 
 // headroom is the share of capacity left, 0..1 (1 when nothing is known).

@@ -174,11 +174,11 @@ func (s *Server) cacheLookup(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	scope := c.scopeOf(st.who)
 	key, deterministic, err := cache.KeyFor(cache.Request{Inbound: st.endpoint, Group: group.Name, Scope: scope,
-		Namespace: r.Header.Get("x-switchboard-cache-namespace"), Body: body})
+		Namespace: r.Header.Get("X-Switchboard-Cache-Namespace"), Body: body})
 	if err != nil || (!deterministic && !policy.NonDeterministic) {
 		return false, nil
 	}
-	ctl := parseCacheControl(r.Header.Get("cache-control"))
+	ctl := parseCacheControl(r.Header.Get("Cache-Control"))
 	lookup := func() bool {
 		e, err := c.Backend.Get(ctx, key, group.Name, scope)
 		if err != nil {
@@ -196,7 +196,7 @@ func (s *Server) cacheLookup(ctx context.Context, w http.ResponseWriter, r *http
 	// By meaning: the nearest earlier prompt in the same partition.
 	var near *semanticPending
 	if policy.Semantic && c.Semantic != nil {
-		near = s.semanticPrompt(ctx, st, group.Name, scope, r.Header.Get("x-switchboard-cache-namespace"), body)
+		near = s.semanticPrompt(ctx, st, group.Name, scope, r.Header.Get("X-Switchboard-Cache-Namespace"), body)
 		if near != nil && !ctl.noCache {
 			if m := c.Semantic.Search(near.part, near.vec, c.SemanticThreshold); m != nil && (ctl.maxAge < 0 || m.Entry.Age(time.Now()) <= ctl.maxAge) &&
 				s.serveHit(ctx, w, st, rec, m.Entry, f, out, "semantic-hit", m.Similarity) {
@@ -259,14 +259,14 @@ func (s *Server) serveHit(ctx context.Context, w http.ResponseWriter, st *reqSta
 	rec.Cache, rec.Provider, rec.Upstream, rec.Usage, rec.CostSavedUSD, rec.CacheSource = result, e.Provider, e.Model, usage, e.CostUSD, e.RequestID
 	rec.Status = http.StatusOK
 	h := w.Header()
-	h.Set("x-switchboard-cache", result)
+	h.Set("X-Switchboard-Cache", result)
 	if result == "semantic-hit" {
-		h.Set("x-switchboard-cache-similarity", strconv.FormatFloat(similarity, 'f', 4, 64))
+		h.Set("X-Switchboard-Cache-Similarity", strconv.FormatFloat(similarity, 'f', 4, 64))
 	}
-	h.Set("age", strconv.Itoa(int(e.Age(time.Now()).Seconds())))
-	h.Set("x-switchboard-provider", e.Provider)
-	h.Set("x-switchboard-model", e.Model)
-	h.Set("x-switchboard-attempts", "0")
+	h.Set("Age", strconv.Itoa(int(e.Age(time.Now()).Seconds())))
+	h.Set("X-Switchboard-Provider", e.Provider)
+	h.Set("X-Switchboard-Model", e.Model)
+	h.Set("X-Switchboard-Attempts", "0")
 	setTiming(h, rec, st.start, 0)
 	if !f.Stream {
 		h.Set("Content-Type", "application/json")

@@ -122,7 +122,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	rec.Provider, rec.Upstream, rec.Attempts, rec.Trace, rec.deployment = res.Deployment.ProviderName, res.Model, res.Attempts, res.Trace, res.Deployment
 	setRouteHeaders(w.Header(), res)
 	if rec.Cache != "" {
-		w.Header().Set("x-switchboard-cache", rec.Cache)
+		w.Header().Set("X-Switchboard-Cache", rec.Cache)
 	}
 	if pending != nil && !res.Response.Raw {
 		if res.Response.Stream != nil {
@@ -140,7 +140,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		}
 		rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
 		if !res.Response.Raw {
-			estimateUsage(&rec.Usage, body, answerText(res.Response.Body))
+			if rec.Usage.Input == 0 && rec.Usage.Output == 0 {
+				estimateUsage(&rec.Usage, body, answerText(res.Response.Body))
+			}
 			if s.tracing {
 				rec.ResponseID = gjson.GetBytes(res.Response.Body, "id").String()
 				for _, r := range gjson.GetBytes(res.Response.Body, "choices.#.finish_reason").Array() {
@@ -262,16 +264,16 @@ func (s *Server) failAttempts(w http.ResponseWriter, st *reqState, rec *Record, 
 	var f *gateway.Failure
 	if errors.As(err, &f) {
 		rec.Attempts, rec.Provider, rec.Upstream, rec.Trace = f.Attempts, f.Provider, f.Model, f.Trace
-		w.Header().Set("x-switchboard-attempts", strconv.Itoa(f.Attempts))
+		w.Header().Set("X-Switchboard-Attempts", strconv.Itoa(f.Attempts))
 	}
 	s.fail(w, st, rec, api.As(err))
 }
 
 func setRouteHeaders(h http.Header, res *gateway.Result) {
-	h.Set("x-switchboard-provider", res.Deployment.ProviderName)
-	h.Set("x-switchboard-model", res.Model)
-	h.Set("x-switchboard-attempts", strconv.Itoa(res.Attempts))
-	h.Set("x-switchboard-cache", "bypass")
+	h.Set("X-Switchboard-Provider", res.Deployment.ProviderName)
+	h.Set("X-Switchboard-Model", res.Model)
+	h.Set("X-Switchboard-Attempts", strconv.Itoa(res.Attempts))
+	h.Set("X-Switchboard-Cache", "bypass")
 	// Upstream rate-limit headers pass on, unless the caller's own key
 	// limits already set them: those are the limits the caller is under.
 	for k, v := range res.Response.Header {

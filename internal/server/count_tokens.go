@@ -54,14 +54,14 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, st *reqStat
 		}
 		rec.Provider, rec.Status = d.ProviderName, http.StatusOK
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("x-switchboard-provider", d.ProviderName)
+		w.Header().Set("X-Switchboard-Provider", d.ProviderName)
 		w.Write(resp.Body)
 		return
 	}
 	n := estimateMessageTokens(gjson.ParseBytes(body))
 	rec.Status = http.StatusOK
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-switchboard-estimated", "true")
+	w.Header().Set("X-Switchboard-Estimated", "true")
 	b, _ := json.Marshal(map[string]int64{"input_tokens": n})
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)

@@ -29,7 +29,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, st *reqState, 
 // see on a pass-through (beta features).
 func anthropicHeaders(h http.Header) http.Header {
 	out := http.Header{}
-	if v := h.Values("anthropic-beta"); len(v) > 0 {
+	if v := h.Values("Anthropic-Beta"); len(v) > 0 {
 		out["Anthropic-Beta"] = v
 	}
 	return out

@@ -190,7 +190,7 @@ func New(o Options) *Server {
 		s.mux.Handle("GET /metrics", o.Metrics)
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("x-request-id", requestID(r))
+		w.Header().Set("X-Request-Id", requestID(r))
 		writeError(w, openai.ErrorJSON, &api.Error{Status: http.StatusNotFound, Type: api.TypeInvalidRequest, Code: "unknown_url",
 			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path + "."})
 	})
@@ -244,10 +244,39 @@ type reqState struct {
 	asm   *cache.Assembler
 	start time.Time
 	log   *slog.Logger
+	logTo requestHandler
 	// render writes errors in the route's inbound format.
 	render func(*api.Error) []byte
 	// who is the caller (an open principal in --demo).
 	who *auth.Principal
+}
+
+// requestHandler adds the request's id (and key) to each line a request
+// logs, formatting them only when a line is written: most requests log
+// nothing, and slog.Logger.With would encode them up front every time.
+type requestHandler struct {
+	slog.Handler
+	id, keyID string
+}
+
+func (h *requestHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(h.attrs()...)
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *requestHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return h.Handler.WithAttrs(append(h.attrs(), as...))
+}
+
+func (h *requestHandler) WithGroup(name string) slog.Handler {
+	return h.Handler.WithAttrs(h.attrs()).WithGroup(name)
+}
+
+func (h *requestHandler) attrs() []slog.Attr {
+	if h.keyID == "" {
+		return []slog.Attr{slog.String("request_id", h.id)}
+	}
+	return []slog.Attr{slog.String("request_id", h.id), slog.String("key_id", h.keyID)}
 }
 
 // inference wraps an inference handler with request ids, auth, the
@@ -258,10 +287,11 @@ func (s *Server) inference(endpoint string, render func(*api.Error) []byte, h fu
 		s.inFlight.Add(1)
 		defer s.inFlight.Add(-1)
 		st := &reqState{start: time.Now(), id: requestID(r), render: render, endpoint: endpoint}
-		w.Header().Set("x-request-id", st.id)
-		st.log = s.log.With(slog.String("request_id", st.id))
+		w.Header().Set("X-Request-Id", st.id)
+		st.logTo = requestHandler{Handler: s.log.Handler(), id: st.id}
+		st.log = slog.New(&st.logTo)
 		if s.tracing {
-			st.traceParent, st.traceState = r.Header.Get("traceparent"), r.Header.Get("tracestate")
+			st.traceParent, st.traceState = r.Header.Get("Traceparent"), r.Header.Get("Tracestate")
 		}
 		if s.authOff {
 			st.who = &auth.Principal{Master: true, Role: auth.RoleAdmin}
@@ -279,7 +309,7 @@ func (s *Server) inference(endpoint string, render func(*api.Error) []byte, h fu
 			}
 			st.who = p
 			if p.KeyID != "" {
-				st.log = st.log.With(slog.String("key_id", p.KeyID))
+				st.logTo.keyID = p.KeyID
 			}
 		}
 		if aerr := st.clientLabels(r.Header); aerr != nil {
@@ -314,7 +344,7 @@ func (s *Server) withBody(h bodyHandler) func(http.ResponseWriter, *http.Request
 
 // requestID echoes a sane client id or makes a new one.
 func requestID(r *http.Request) string {
-	if id := r.Header.Get("x-request-id"); id != "" && len(id) <= 128 && printable(id) {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 128 && printable(id) {
 		return id
 	}
 	var b [16]byte
@@ -402,13 +432,13 @@ const (
 // x-switchboard-tags (comma-separated) for the log; malformed or
 // oversized ones are refused so nothing unreadable is stored.
 func (st *reqState) clientLabels(h http.Header) *api.Error {
-	if m := h.Get("x-switchboard-metadata"); m != "" {
+	if m := h.Get("X-Switchboard-Metadata"); m != "" {
 		if len(m) > maxMetadataBytes || !json.Valid([]byte(m)) || strings.TrimSpace(m)[0] != '{' {
 			return api.BadRequest("x-switchboard-metadata", "invalid_metadata", "x-switchboard-metadata must be a JSON object of at most %d bytes.", maxMetadataBytes)
 		}
 		st.metadata = m
 	}
-	if t := h.Get("x-switchboard-tags"); t != "" {
+	if t := h.Get("X-Switchboard-Tags"); t != "" {
 		if len(t) > maxTagsBytes || !printableTags(t) {
 			return api.BadRequest("x-switchboard-tags", "invalid_tags", "x-switchboard-tags must be comma-separated printable tags, at most %d bytes.", maxTagsBytes)
 		}

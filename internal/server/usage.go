@@ -51,7 +51,7 @@ func countPrompt(chatBody []byte, count func(string) int64) int64 {
 // of model names to fall back to instead of the configured ones, or
 // "none".
 func fallbackOverride(r *http.Request, req *gateway.Request) {
-	v := strings.TrimSpace(r.Header.Get("x-switchboard-fallbacks"))
+	v := strings.TrimSpace(r.Header.Get("X-Switchboard-Fallbacks"))
 	if v == "" {
 		return
 	}

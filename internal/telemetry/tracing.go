@@ -102,9 +102,9 @@ func (t *Tracer) Export(rec *server.Record) {
 	ctx := context.Background()
 	if rec.TraceParent != "" {
 		h := http.Header{}
-		h.Set("traceparent", rec.TraceParent)
+		h.Set("Traceparent", rec.TraceParent)
 		if rec.TraceState != "" {
-			h.Set("tracestate", rec.TraceState)
+			h.Set("Tracestate", rec.TraceState)
 		}
 		ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(h))
 	}
