@@ -33,9 +33,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	duration := fs.Duration("duration", 5*time.Second, "length of each measurement")
 	concurrency := fs.Int("concurrency", 64, "clients in the closed-loop (maximum throughput) measurements")
 	rate := fs.Int("rate", 1000, "requests per second in the open-loop (latency) measurements")
-	latency := fs.Duration("latency", 50*time.Millisecond, "upstream latency in the open-loop measurements")
+	latency := fs.Duration("latency", 50*time.Millisecond, "upstream latency in the open-loop and many-connection measurements")
+	conns := fs.Int("conns", 500, "clients in the closed-loop measurement against the slow upstream")
 	only := fs.String("scenarios", "lean,full,full-pg-redis,cache-hit,anthropic,stream,streams", "scenarios to run, comma-separated")
 	held := fs.Int("streams", 2000, "streams held open at once in the streams scenario")
+	soak := fs.Duration("soak", 10*time.Minute, "length of the soak scenario (not in the default set)")
+	soakRate := fs.Int("soak-rate", 300, "requests per second in the soak scenario")
 	pg := fs.String("postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL for the full-pg-redis scenario")
 	rd := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis for the full-pg-redis scenario")
 	out := fs.String("out", "", "also write the markdown tables to this file")
@@ -75,6 +78,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	proxy := proxyTo(fast.URL)
 	defer proxy.Close()
+	slowProxy := proxyTo(slow.URL)
+	defer slowProxy.Close()
 	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	defer otlp.Close()
 
@@ -126,7 +131,9 @@ models:
 		{"anthropic", "Anthropic-format client to the OpenAI upstream (translation both ways), master key", "", false, messages, "/v1/messages", false},
 		{"stream", "as full, streaming: an upstream sending 100 chunks a second", tracing, true, streamChat(chat), "/v1/chat/completions", true},
 		{"streams", "as full, with --streams streams held open at once (memory per stream)", tracing, true, streamChat(chat), "/v1/chat/completions", true},
+		{"soak", "as full, with the exact cache on; chat, streamed chat, Anthropic messages and cache hits in turn", tracing + "cache: {enabled: true}\n", true, nil, "", false},
 	}
+	var soakSamples []bench.SoakSample
 	var streams []bench.StreamScenario
 	var heldResult *bench.Held
 	var results []bench.Scenario
@@ -164,6 +171,18 @@ models:
 		}
 		fmt.Fprintf(stderr, "bench: %s...\n", sc.name)
 		gw := "http://" + addr + sc.path
+		if sc.name == "soak" {
+			base := "http://" + addr
+			soakSamples = bench.Soak(ctx, []bench.Target{
+				{URL: base + "/v1/chat/completions", Header: auth(key), Body: chat("gpt", "0.2")},
+				{URL: base + "/v1/chat/completions", Header: auth(key), Body: streamChat(chat)("gpt")},
+				{URL: base + "/v1/messages", Header: auth(key), Body: messages("gpt")},
+				{URL: base + "/v1/chat/completions", Header: auth(key), Body: chat("gpt", "0")},
+			}, *soakRate, *soak)
+			stop()
+			<-done
+			continue
+		}
 		if sc.name == "streams" {
 			body := sc.body("gpt-4o-mini")
 			direct, _, err1 := bench.HeldStreams(ctx, bench.Target{Name: "direct", URL: trickle.URL + "/v1/chat/completions", Header: auth("k"), Body: body}, *held)
@@ -193,6 +212,10 @@ models:
 		slowDirect := bench.Target{Name: "direct", URL: slow.URL + "/v1/chat/completions", Header: auth("k"), Body: chat("gpt-4o-mini", "0.2")}
 		s.DirectOpen = bench.Open(ctx, slowDirect, *rate, *duration)
 		s.GatewayOpen = bench.Open(ctx, bench.Target{Name: "switchboard", URL: gw, Header: auth(key), Body: sc.body("gpt-slow")}, *rate, *duration)
+		s.Conns, s.Latency = *conns, *latency
+		s.DirectConns = bench.Closed(ctx, slowDirect, *conns, *duration)
+		s.ProxyConns = bench.Closed(ctx, bench.Target{Name: "reverse proxy", URL: slowProxy.URL + "/v1/chat/completions", Header: auth("k"), Body: slowDirect.Body}, *conns, *duration)
+		s.GatewayConns = bench.Closed(ctx, bench.Target{Name: "switchboard", URL: gw, Header: auth(key), Body: sc.body("gpt-slow")}, *conns, *duration)
 		results = append(results, s)
 		stop()
 		<-done
@@ -201,8 +224,10 @@ models:
 	command := "switchboard bench " + strings.Join(args, " ")
 	var buf bytes.Buffer
 	bench.Markdown(&buf, results, machine, strings.TrimSpace(command), bench.PeakRSS())
+	bench.ConnsMarkdown(&buf, results)
 	bench.StreamMarkdown(&buf, streams)
 	bench.HeldMarkdown(&buf, heldResult)
+	bench.SoakMarkdown(&buf, "the soak scenario's mix through Switchboard", *soakRate, soakSamples)
 	stdout.Write(buf.Bytes())
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)

@@ -14,13 +14,14 @@ func TestBenchHarness(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.md")
 	var stdout, stderr syncBuffer
 	code := run(context.Background(), []string{"bench", "--duration", "200ms", "--concurrency", "4", "--rate", "50", "--latency", "5ms",
-		"--scenarios", "full,cache-hit,stream,streams", "--streams", "20", "--out", out}, &stdout, &stderr, envOf(nil))
+		"--scenarios", "full,cache-hit,stream,streams,soak", "--streams", "20", "--conns", "8", "--soak", "1s", "--soak-rate", "40", "--out", out}, &stdout, &stderr, envOf(nil))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	written, _ := os.ReadFile(out)
 	for _, want := range []string{"| full | switchboard | closed |", "| cache-hit | reverse proxy | closed |", "| full | direct | open 50/s |", "gateway ÷ direct", "Peak RSS",
-		"| stream | switchboard |", "| stream | added by the gateway |", "| 20 | "} {
+		"| stream | switchboard |", "| stream | added by the gateway |", "| 20 | ", "| full | switchboard | closed, 8 conns |", "| full | 8 | 5.00 ms |",
+		"Soak: ", "goroutines"} {
 		if !strings.Contains(string(written), want) {
 			t.Errorf("no %q in:\n%s", want, written)
 		}

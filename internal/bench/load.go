@@ -60,9 +60,11 @@ func Closed(ctx context.Context, t Target, concurrency int, d time.Duration) Res
 		}
 		return time.Since(start), nil
 	}
-	for range concurrency { // warm the connections
-		do()
+	var warm sync.WaitGroup
+	for range concurrency { // open and warm every connection
+		warm.Go(func() { do() })
 	}
+	warm.Wait()
 	var mu sync.Mutex
 	var lat []time.Duration
 	var errs []string

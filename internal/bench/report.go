@@ -16,12 +16,20 @@ type Scenario struct {
 	// Open-loop latency at a fixed rate: direct and gateway.
 	DirectOpen, GatewayOpen Result
 	Rate                    int
+	// Conns clients in a closed loop against the slow upstream: direct
+	// and gateway (how many connections it holds without falling behind).
+	DirectConns, ProxyConns, GatewayConns Result
+	Conns                                 int
+	Latency                               time.Duration // the slow upstream's
 }
 
 // Markdown writes the scenarios as tables, with the ratios the targets
 // are stated in.
 func Markdown(w io.Writer, scenarios []Scenario, machine, command string, peakRSS int64) {
 	fmt.Fprintf(w, "Machine: %s. Command: `%s`. Peak RSS of the whole run (load generator, upstream and gateways in one process): %.0f MiB.\n\n", machine, command, float64(peakRSS)/(1<<20))
+	if len(scenarios) == 0 {
+		return
+	}
 	fmt.Fprintln(w, "| scenario | target | loop | req/s | p50 | p90 | p99 | p99.9 | CPU/req | errors |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	row := func(s Scenario, r Result, loop string) {
@@ -37,6 +45,9 @@ func Markdown(w io.Writer, scenarios []Scenario, machine, command string, peakRS
 		row(s, s.Gateway, "closed")
 		row(s, s.DirectOpen, fmt.Sprintf("open %d/s", s.Rate))
 		row(s, s.GatewayOpen, fmt.Sprintf("open %d/s", s.Rate))
+		row(s, s.DirectConns, fmt.Sprintf("closed, %d conns", s.Conns))
+		row(s, s.ProxyConns, fmt.Sprintf("closed, %d conns", s.Conns))
+		row(s, s.GatewayConns, fmt.Sprintf("closed, %d conns", s.Conns))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| scenario | what | gateway ÷ direct (req/s) | gateway ÷ proxy (req/s) | added p50 | added p99 | added p99.9 |")
@@ -45,6 +56,25 @@ func Markdown(w io.Writer, scenarios []Scenario, machine, command string, peakRS
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", s.Name, s.What,
 			ratio(s.Gateway.Throughput, s.Direct.Throughput), ratio(s.Gateway.Throughput, s.Proxy.Throughput),
 			added(s.GatewayOpen.P50, s.DirectOpen.P50), added(s.GatewayOpen.P99, s.DirectOpen.P99), added(s.GatewayOpen.P999, s.DirectOpen.P999))
+	}
+}
+
+// ConnsMarkdown writes the many-connections comparison: throughput and
+// added latency with every client waiting on a slow upstream.
+func ConnsMarkdown(w io.Writer, scenarios []Scenario) {
+	if len(scenarios) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | connections | upstream latency | direct req/s | proxy req/s | gateway req/s | proxy ÷ direct | gateway ÷ direct | gateway ÷ proxy | added p50 | added p99 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, s := range scenarios {
+		if s.GatewayConns.Requests == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %d | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s |\n", s.Name, s.Conns, d(s.Latency),
+			s.DirectConns.Throughput, s.ProxyConns.Throughput, s.GatewayConns.Throughput, ratio(s.ProxyConns.Throughput, s.DirectConns.Throughput),
+			ratio(s.GatewayConns.Throughput, s.DirectConns.Throughput), ratio(s.GatewayConns.Throughput, s.ProxyConns.Throughput), added(s.GatewayConns.P50, s.DirectConns.P50), added(s.GatewayConns.P99, s.DirectConns.P99))
 	}
 }
 
