@@ -175,13 +175,17 @@ func NewAuthenticator(master string, h Hasher, st *store.Store, ttl time.Duratio
 }
 
 // Authenticate finds who a request is. Errors are 401s.
+// masterPrincipal is the master key's caller, shared: principals are
+// never changed once made.
+var masterPrincipal = &Principal{Master: true, Role: RoleAdmin}
+
 func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Principal, *api.Error) {
 	key := KeyFromRequest(r)
 	if key == "" {
 		return nil, api.Unauthorized("Missing API key. Send it as 'Authorization: Bearer KEY'.")
 	}
 	if a.master.Matches(key) {
-		return &Principal{Master: true, Role: RoleAdmin}, nil
+		return masterPrincipal, nil
 	}
 	if a.store == nil || !strings.HasPrefix(key, KeyPrefix) {
 		return nil, api.Unauthorized("Incorrect API key provided.")

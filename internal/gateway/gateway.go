@@ -148,6 +148,7 @@ func (g *Gateway) run(ctx context.Context, log *slog.Logger, req *Request, call 
 	}
 	chain := g.chain(req)
 	st := &runState{log: log, req: req, call: call}
+	st.trace = st.traceBuf[:0]
 	for wait := 0; ; wait++ {
 		for gi := 0; gi < len(chain); gi++ {
 			grp := chain[gi]
@@ -203,6 +204,10 @@ type runState struct {
 	lastDep  *Deployment
 	lastRest string
 	soonest  time.Time // earliest moment an open circuit lets a probe in
+	// result and traceBuf hold the answer and the first attempts, made
+	// with the state rather than each on its own.
+	result   Result
+	traceBuf [2]Attempt
 }
 
 func (st *runState) failure() *Failure {
@@ -389,7 +394,8 @@ func (g *Gateway) attempt(ctx context.Context, st *runState, grp *Group, d *Depl
 	t.ObserveHeaders(resp.Header)
 	st.trace = append(st.trace, Attempt{Group: grp.Name, Provider: d.ProviderName, Model: model, Outcome: "ok", Status: http.StatusOK, Latency: latency,
 		Start: start, Deployment: d})
-	r := &Result{Response: resp, Deployment: d, Model: model, Upstream: latency, First: first}
+	r := &st.result
+	*r = Result{Response: resp, Deployment: d, Model: model, Upstream: latency, First: first}
 	if resp.Stream != nil {
 		release := func() { cancel(); t.Done() }
 		resp.Stream = &trackedStream{Stream: resp.Stream, release: release, idle: grp.IdleTimeout, cancel: cancel, name: d.ProviderName}

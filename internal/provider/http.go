@@ -162,17 +162,9 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 	}
 }
 
-// RateLimitHeaders copies an upstream's x-ratelimit-* headers.
-func RateLimitHeaders(h http.Header) http.Header {
-	var out http.Header
+// IsRateLimitHeader reports an upstream's x-ratelimit-* header, which
+// passes on to the client.
+func IsRateLimitHeader(name string) bool {
 	const prefix = "x-ratelimit-"
-	for k, v := range h {
-		if len(k) >= len(prefix) && strings.EqualFold(k[:len(prefix)], prefix) {
-			if out == nil {
-				out = http.Header{}
-			}
-			out[k] = v
-		}
-	}
-	return out
+	return len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
 }

@@ -99,7 +99,8 @@ type Response struct {
 	Stream Stream
 	// Usage of a non-streaming call (streams report theirs at the end).
 	Usage Usage
-	// Header carries upstream headers worth passing on (rate limits).
+	// Header is the upstream's response headers; of these only the
+	// rate-limit ones (IsRateLimitHeader) reach the client.
 	Header http.Header
 }
 

@@ -267,7 +267,7 @@ func (s *Server) serveHit(ctx context.Context, w http.ResponseWriter, st *reqSta
 	h.Set("X-Switchboard-Provider", e.Provider)
 	h.Set("X-Switchboard-Model", e.Model)
 	h.Set("X-Switchboard-Attempts", "0")
-	setTiming(h, rec, st.start, 0)
+	setTiming(st, h, rec, st.start, 0)
 	if !f.Stream {
 		h.Set("Content-Type", "application/json")
 		h.Set("Content-Length", strconv.Itoa(len(jsonBody)))

@@ -120,7 +120,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		out = pass.out
 	}
 	rec.Provider, rec.Upstream, rec.Attempts, rec.Trace, rec.deployment = res.Deployment.ProviderName, res.Model, res.Attempts, res.Trace, res.Deployment
-	setRouteHeaders(w.Header(), res)
+	setRouteHeaders(st, w.Header(), res)
 	if rec.Cache != "" {
 		w.Header().Set("X-Switchboard-Cache", rec.Cache)
 	}
@@ -150,9 +150,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 				}
 			}
 		}
-		setTiming(w.Header(), rec, st.start, res.Upstream)
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		setTiming(st, w.Header(), rec, st.start, res.Upstream)
+		st.setHeader(w.Header(), "Content-Type", "application/json")
+		st.setHeader(w.Header(), "Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(http.StatusOK)
 		w.Write(b)
 		if rec.capture {
@@ -171,10 +171,10 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 	defer stream.Close()
 	rec.TTFT = time.Since(st.start)
 	h := w.Header()
-	setTiming(h, rec, st.start, res.Upstream)
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
+	setTiming(st, h, rec, st.start, res.Upstream)
+	st.setHeader(h, "Content-Type", "text/event-stream")
+	st.setHeader(h, "Cache-Control", "no-cache")
+	st.setHeader(h, "X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	rec.Status = http.StatusOK
@@ -269,15 +269,15 @@ func (s *Server) failAttempts(w http.ResponseWriter, st *reqState, rec *Record, 
 	s.fail(w, st, rec, api.As(err))
 }
 
-func setRouteHeaders(h http.Header, res *gateway.Result) {
-	h.Set("X-Switchboard-Provider", res.Deployment.ProviderName)
-	h.Set("X-Switchboard-Model", res.Model)
-	h.Set("X-Switchboard-Attempts", strconv.Itoa(res.Attempts))
-	h.Set("X-Switchboard-Cache", "bypass")
+func setRouteHeaders(st *reqState, h http.Header, res *gateway.Result) {
+	st.setHeader(h, "X-Switchboard-Provider", res.Deployment.ProviderName)
+	st.setHeader(h, "X-Switchboard-Model", res.Model)
+	st.setHeader(h, "X-Switchboard-Attempts", strconv.Itoa(res.Attempts))
+	st.setHeader(h, "X-Switchboard-Cache", "bypass")
 	// Upstream rate-limit headers pass on, unless the caller's own key
 	// limits already set them: those are the limits the caller is under.
 	for k, v := range res.Response.Header {
-		if _, set := h[k]; !set {
+		if _, set := h[k]; !set && provider.IsRateLimitHeader(k) {
 			h[k] = v
 		}
 	}
@@ -285,7 +285,7 @@ func setRouteHeaders(h http.Header, res *gateway.Result) {
 
 // setTiming writes server-timing (time inside Switchboard and upstream)
 // and keeps Switchboard's own share as the record's overhead.
-func setTiming(h http.Header, rec *Record, start time.Time, upstream time.Duration) {
+func setTiming(st *reqState, h http.Header, rec *Record, start time.Time, upstream time.Duration) {
 	total := time.Since(start)
 	gw := total - upstream
 	if gw < 0 {
@@ -297,7 +297,7 @@ func setTiming(h http.Header, rec *Record, start time.Time, upstream time.Durati
 	b = strconv.AppendFloat(b, float64(gw.Microseconds())/1000, 'f', 3, 64)
 	b = append(b, ", upstream;dur="...)
 	b = strconv.AppendFloat(b, float64(upstream.Microseconds())/1000, 'f', 3, 64)
-	h.Set("Server-Timing", string(b))
+	st.setHeader(h, "Server-Timing", string(b))
 }
 
 // writeError writes e with render, the inbound format's error body.

@@ -48,8 +48,8 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 			return
 		}
 	}
-	setRouteHeaders(w.Header(), res)
-	setTiming(w.Header(), rec, st.start, res.Upstream)
+	setRouteHeaders(st, w.Header(), res)
+	setTiming(st, w.Header(), rec, st.start, res.Upstream)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)

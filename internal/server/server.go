@@ -245,10 +245,26 @@ type reqState struct {
 	start time.Time
 	log   *slog.Logger
 	logTo requestHandler
+	// hv holds the values of the response headers Switchboard sets, so
+	// that setting them allocates nothing.
+	hv  [12]string
+	nhv int
 	// render writes errors in the route's inbound format.
 	render func(*api.Error) []byte
 	// who is the caller (an open principal in --demo).
 	who *auth.Principal
+}
+
+// setHeader sets a response header (name in canonical form) with its
+// value kept in the request's own store.
+func (st *reqState) setHeader(h http.Header, name, value string) {
+	if st.nhv == len(st.hv) {
+		h[name] = []string{value}
+		return
+	}
+	st.hv[st.nhv] = value
+	h[name] = st.hv[st.nhv : st.nhv+1 : st.nhv+1]
+	st.nhv++
 }
 
 // requestHandler adds the request's id (and key) to each line a request
@@ -287,7 +303,7 @@ func (s *Server) inference(endpoint string, render func(*api.Error) []byte, h fu
 		s.inFlight.Add(1)
 		defer s.inFlight.Add(-1)
 		st := &reqState{start: time.Now(), id: requestID(r), render: render, endpoint: endpoint}
-		w.Header().Set("X-Request-Id", st.id)
+		st.setHeader(w.Header(), "X-Request-Id", st.id)
 		st.logTo = requestHandler{Handler: s.log.Handler(), id: st.id}
 		st.log = slog.New(&st.logTo)
 		if s.tracing {

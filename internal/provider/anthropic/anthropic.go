@@ -84,7 +84,7 @@ func (c *Client) Chat(ctx context.Context, req *provider.ChatRequest) (*provider
 	if resp.StatusCode >= 300 {
 		return nil, provider.ReadError(resp, ant.ParseError)
 	}
-	out := &provider.Response{Header: provider.RateLimitHeaders(resp.Header)}
+	out := &provider.Response{Header: resp.Header}
 	if areq.Stream {
 		out.Stream = newStream(resp.Body, c.name, tr, req.Fields.IncludeUsage, c.created())
 		return out, nil

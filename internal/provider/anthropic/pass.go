@@ -57,7 +57,7 @@ func (c *Client) Pass(ctx context.Context, req *provider.PassRequest) (*provider
 	if resp.StatusCode >= 300 {
 		return nil, provider.ReadError(resp, ant.ParseError)
 	}
-	out := &provider.Response{Header: provider.RateLimitHeaders(resp.Header)}
+	out := &provider.Response{Header: resp.Header}
 	if req.Stream {
 		out.Stream = &rawStream{name: c.name, body: resp.Body, r: sse.NewReader(resp.Body)}
 		return out, nil

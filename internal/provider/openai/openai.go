@@ -99,12 +99,15 @@ type Client struct {
 	apiVersion string
 	header     http.Header // auth and configured headers, set on every call
 	responses  bool        // takes Responses requests as they are
+	// chatURL and embeddingsURL are the endpoints outside Azure.
+	chatURL, embeddingsURL string
 }
 
 var _ provider.Provider = (*Client)(nil)
 
 func newClient(cfg config.Provider, hc *http.Client, base string, azure bool) *Client {
-	c := &Client{name: cfg.Name, base: base, hc: hc, azure: azure, apiVersion: cfg.APIVersion, header: http.Header{}}
+	c := &Client{name: cfg.Name, base: base, hc: hc, azure: azure, apiVersion: cfg.APIVersion, header: http.Header{},
+		chatURL: base + "/chat/completions", embeddingsURL: base + "/embeddings"}
 	if azure && c.apiVersion == "" {
 		c.apiVersion = DefaultAzureAPIVersion
 	}
@@ -126,6 +129,12 @@ func newClient(cfg config.Provider, hc *http.Client, base string, azure bool) *C
 func (c *Client) endpoint(op, model string) string {
 	if c.azure {
 		return c.base + "/openai/deployments/" + url.PathEscape(model) + "/" + op + "?api-version=" + url.QueryEscape(c.apiVersion)
+	}
+	switch op { // the common ones made once
+	case "chat/completions":
+		return c.chatURL
+	case "embeddings":
+		return c.embeddingsURL
 	}
 	return c.base + "/" + op
 }
@@ -162,7 +171,7 @@ func (c *Client) Chat(ctx context.Context, req *provider.ChatRequest) (*provider
 	if err != nil {
 		return nil, err
 	}
-	out := &provider.Response{Header: provider.RateLimitHeaders(resp.Header)}
+	out := &provider.Response{Header: resp.Header}
 	if f.Stream {
 		out.Stream = newPassStream(resp, c.name, forceUsage)
 		return out, nil
@@ -186,7 +195,7 @@ func (c *Client) Embed(ctx context.Context, req *provider.EmbedRequest) (*provid
 	if err != nil {
 		return nil, err
 	}
-	out := &provider.Response{Header: provider.RateLimitHeaders(resp.Header)}
+	out := &provider.Response{Header: resp.Header}
 	out.Body, err = provider.ReadBody(ctx, resp, c.name)
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ func (c *Client) Pass(ctx context.Context, req *provider.PassRequest) (*provider
 	if err != nil {
 		return nil, err
 	}
-	out := &provider.Response{Header: provider.RateLimitHeaders(resp.Header)}
+	out := &provider.Response{Header: resp.Header}
 	if req.Stream {
 		out.Stream = &responsesStream{name: c.name, body: resp.Body, r: sse.NewReader(resp.Body)}
 		return out, nil
