@@ -35,6 +35,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	rate := fs.Int("rate", 1000, "requests per second in the open-loop (latency) measurements")
 	latency := fs.Duration("latency", 50*time.Millisecond, "upstream latency in the open-loop and many-connection measurements")
 	conns := fs.Int("conns", 500, "clients in the closed-loop measurement against the slow upstream")
+	streamClients := fs.Int("stream-clients", 8, "clients reading streams one after another in the stream scenario")
 	only := fs.String("scenarios", "lean,full,full-pg-redis,cache-hit,anthropic,stream,streams", "scenarios to run, comma-separated")
 	held := fs.Int("streams", 2000, "streams held open at once in the streams scenario")
 	soak := fs.Duration("soak", 10*time.Minute, "length of the soak scenario (not in the default set)")
@@ -80,6 +81,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer proxy.Close()
 	slowProxy := proxyTo(slow.URL)
 	defer slowProxy.Close()
+	pacedProxy := proxyTo(paced.URL)
+	defer pacedProxy.Close()
 	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	defer otlp.Close()
 
@@ -198,8 +201,9 @@ models:
 		}
 		if sc.stream {
 			streams = append(streams, bench.StreamScenario{Name: sc.name, What: sc.what,
-				Direct:  bench.Streams(ctx, bench.Target{Name: "direct", URL: paced.URL + "/v1/chat/completions", Header: auth("k"), Body: sc.body("gpt-4o-mini")}, *concurrency/2, *duration),
-				Gateway: bench.Streams(ctx, bench.Target{Name: "switchboard", URL: gw, Header: auth(key), Body: sc.body("gpt-paced")}, *concurrency/2, *duration)})
+				Direct:  bench.Streams(ctx, bench.Target{Name: "direct", URL: paced.URL + "/v1/chat/completions", Header: auth("k"), Body: sc.body("gpt-4o-mini")}, *streamClients, *duration),
+				Proxy:   bench.Streams(ctx, bench.Target{Name: "reverse proxy", URL: pacedProxy.URL + "/v1/chat/completions", Header: auth("k"), Body: sc.body("gpt-4o-mini")}, *streamClients, *duration),
+				Gateway: bench.Streams(ctx, bench.Target{Name: "switchboard", URL: gw, Header: auth(key), Body: sc.body("gpt-paced")}, *streamClients, *duration)})
 			stop()
 			<-done
 			continue
@@ -244,10 +248,13 @@ models:
 	return nil
 }
 
-// streamChat makes a chat body a streaming one.
+// streamChat makes a chat body a streaming one that asks for usage, as
+// Switchboard always asks its upstream: direct and gateway streams then
+// carry the same chunks. (Without it the gateway drops the usage chunk it
+// asked for, and its slot shows as one long gap at the end of each stream.)
 func streamChat(chat func(model, temperature string) []byte) func(string) []byte {
 	return func(m string) []byte {
-		return []byte(strings.Replace(string(chat(m, "0.2")), `"max_tokens":64`, `"max_tokens":64,"stream":true`, 1))
+		return []byte(strings.Replace(string(chat(m, "0.2")), `"max_tokens":64`, `"max_tokens":64,"stream":true,"stream_options":{"include_usage":true}`, 1))
 	}
 }
 

@@ -20,7 +20,7 @@ func TestBenchHarness(t *testing.T) {
 	}
 	written, _ := os.ReadFile(out)
 	for _, want := range []string{"| full | switchboard | closed |", "| cache-hit | reverse proxy | closed |", "| full | direct | open 50/s |", "gateway ÷ direct", "Peak RSS",
-		"| stream | switchboard |", "| stream | added by the gateway |", "| 20 | ", "| full | switchboard | closed, 8 conns |", "| full | 8 | 5.00 ms |",
+		"| stream | switchboard |", "| stream | added by Switchboard |", "| stream | added by the reverse proxy |", "| 20 | ", "| full | switchboard | closed, 8 conns |", "| full | 8 | 5.00 ms |",
 		"Soak: ", "goroutines"} {
 		if !strings.Contains(string(written), want) {
 			t.Errorf("no %q in:\n%s", want, written)

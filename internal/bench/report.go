@@ -110,8 +110,8 @@ func d(v time.Duration) string {
 // StreamScenario compares a stream through the gateway with the same
 // stream straight from the upstream.
 type StreamScenario struct {
-	Name, What      string
-	Direct, Gateway StreamResult
+	Name, What             string
+	Direct, Proxy, Gateway StreamResult
 }
 
 // StreamMarkdown writes the streaming comparison.
@@ -123,11 +123,23 @@ func StreamMarkdown(w io.Writer, scenarios []StreamScenario) {
 	fmt.Fprintln(w, "| scenario | target | streams | first byte p50 | first byte p99 | chunk gap p50 | chunk gap p99 | errors |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, s := range scenarios {
-		for _, r := range []StreamResult{s.Direct, s.Gateway} {
+		for _, r := range []StreamResult{s.Direct, s.Proxy, s.Gateway} {
+			if r.Target == "" {
+				continue
+			}
 			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %d |\n", s.Name, r.Target, r.Streams, d(r.TTFB50), d(r.TTFB99), d(r.Gap50), d(r.Gap99), r.Errors)
 		}
-		fmt.Fprintf(w, "| %s | added by the gateway | | %s | %s | %s | %s | |\n", s.Name,
-			added(s.Gateway.TTFB50, s.Direct.TTFB50), added(s.Gateway.TTFB99, s.Direct.TTFB99), added(s.Gateway.Gap50, s.Direct.Gap50), added(s.Gateway.Gap99, s.Direct.Gap99))
+		for _, r := range []StreamResult{s.Proxy, s.Gateway} {
+			if r.Target == "" {
+				continue
+			}
+			by := "the " + r.Target
+			if r.Target == "switchboard" {
+				by = "Switchboard"
+			}
+			fmt.Fprintf(w, "| %s | added by %s | | %s | %s | %s | %s | |\n", s.Name, by,
+				added(r.TTFB50, s.Direct.TTFB50), added(r.TTFB99, s.Direct.TTFB99), added(r.Gap50, s.Direct.Gap50), added(r.Gap99, s.Direct.Gap99))
+		}
 	}
 }
 

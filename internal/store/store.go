@@ -72,7 +72,7 @@ func openRaw(dsn string) (*Store, error) {
 		// writes fails at once with SQLITE_BUSY if another connection
 		// wrote meanwhile (the request log writes all the time); immediate
 		// ones wait for the lock (busy_timeout) instead.
-		s.db, err = sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		s.db, err = sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate")
 		if err == nil && path == ":memory:" {
 			s.db.SetMaxOpenConns(1) // one in-memory database, not one per connection
 		}
