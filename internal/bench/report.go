@@ -30,8 +30,7 @@ func Markdown(w io.Writer, scenarios []Scenario, machine, command string, peakRS
 	if len(scenarios) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "| scenario | target | loop | req/s | p50 | p90 | p99 | p99.9 | CPU/req | errors |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	tableHead(w, "scenario", "target", "loop", "req/s", "p50", "p90", "p99", "p99.9", "CPU/req", "errors")
 	row := func(s Scenario, r Result, loop string) {
 		if r.Requests == 0 {
 			return
@@ -50,8 +49,7 @@ func Markdown(w io.Writer, scenarios []Scenario, machine, command string, peakRS
 		row(s, s.GatewayConns, fmt.Sprintf("closed, %d conns", s.Conns))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | what | gateway ÷ direct (req/s) | gateway ÷ proxy (req/s) | added p50 | added p99 | added p99.9 |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	tableHead(w, "scenario", "what", "gateway ÷ direct (req/s)", "gateway ÷ proxy (req/s)", "added p50", "added p99", "added p99.9")
 	for _, s := range scenarios {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", s.Name, s.What,
 			ratio(s.Gateway.Throughput, s.Direct.Throughput), ratio(s.Gateway.Throughput, s.Proxy.Throughput),
@@ -66,8 +64,7 @@ func ConnsMarkdown(w io.Writer, scenarios []Scenario) {
 		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | connections | upstream latency | direct req/s | proxy req/s | gateway req/s | proxy ÷ direct | gateway ÷ direct | gateway ÷ proxy | added p50 | added p99 |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	tableHead(w, "scenario", "connections", "upstream latency", "direct req/s", "proxy req/s", "gateway req/s", "proxy ÷ direct", "gateway ÷ direct", "gateway ÷ proxy", "added p50", "added p99")
 	for _, s := range scenarios {
 		if s.GatewayConns.Requests == 0 {
 			continue
@@ -120,8 +117,7 @@ func StreamMarkdown(w io.Writer, scenarios []StreamScenario) {
 		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | target | streams | first byte p50 | first byte p99 | chunk gap p50 | chunk gap p99 | errors |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	tableHead(w, "scenario", "target", "streams", "first byte p50", "first byte p99", "chunk gap p50", "chunk gap p99", "errors")
 	for _, s := range scenarios {
 		for _, r := range []StreamResult{s.Direct, s.Proxy, s.Gateway} {
 			if r.Target == "" {
@@ -156,7 +152,11 @@ func HeldMarkdown(w io.Writer, h *Held) {
 		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| open streams | memory per stream, direct (client + upstream) | through Switchboard (client + gateway + upstream) | Switchboard's share |")
-	fmt.Fprintln(w, "|---|---|---|---|")
+	tableHead(w, "open streams", "memory per stream, direct (client + upstream)", "through Switchboard (client + gateway + upstream)", "Switchboard's share")
 	fmt.Fprintf(w, "| %d | %.1f KiB | %.1f KiB | %.1f KiB |\n", h.Streams, float64(h.Direct)/1024, float64(h.Gateway)/1024, float64(h.Gateway-h.Direct)/1024)
+}
+
+// tableHead writes a markdown table's header row and separator.
+func tableHead(w io.Writer, columns ...string) {
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(columns, " | "), strings.Repeat("---|", len(columns)))
 }

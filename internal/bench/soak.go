@@ -91,8 +91,7 @@ func SoakMarkdown(w io.Writer, what string, rate int, samples []SoakSample) {
 		return
 	}
 	fmt.Fprintf(w, "\nSoak: %s, %d requests/s.\n\n", what, rate)
-	fmt.Fprintln(w, "| time | requests | errors | heap in use | goroutines | RSS |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	tableHead(w, "time", "requests", "errors", "heap in use", "goroutines", "RSS")
 	mib := func(v float64) string { return fmt.Sprintf("%.1f MiB", v/(1<<20)) }
 	for _, s := range samples {
 		fmt.Fprintf(w, "| %s | %d | %d | %s | %d | %s |\n", s.At, s.Requests, s.Errors, mib(float64(s.HeapInuse)), s.Goroutines, mib(float64(s.RSS)))
