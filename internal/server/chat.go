@@ -73,7 +73,9 @@ func (s *Server) finish(st *reqState, rec *Record) {
 // serveChat routes an OpenAI-shaped chat body through the gateway and
 // answers with out.
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState, rec *Record, body []byte, out responder, pass *passthrough) {
-	f, aerr := openai.ScanChat(body)
+	var aerr *api.Error
+	st.chat, aerr = openai.ScanChat(body)
+	f := &st.chat
 	rec.Model, rec.Stream, rec.MaxTokens = f.Model, f.Stream, f.MaxTokens
 	if aerr != nil {
 		s.fail(w, st, rec, aerr)
@@ -88,7 +90,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 	}
 	ctx, cancel := withDeadline(r.Context(), group.Timeout)
 	defer cancel()
-	served, pending := s.cacheLookup(ctx, w, r, st, rec, group, &f, body, out)
+	served, pending := s.cacheLookup(ctx, w, r, st, rec, group, f, body, out)
 	if served {
 		return
 	}
@@ -102,7 +104,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		rec.RequestBody = s.clip(st.body)
 	}
 
-	greq := &gateway.Request{Group: group, Rest: rest, Body: body, Chat: &f}
+	st.greq = gateway.Request{Group: group, Rest: rest, Body: body, Chat: f}
+	greq := &st.greq
 	if pass != nil {
 		greq.Pass = pass.req
 		greq.Pass.Stream = f.Stream

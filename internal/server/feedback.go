@@ -33,8 +33,8 @@ func (s *Server) feedback(w http.ResponseWriter, r *http.Request, st *reqState) 
 		writeError(w, st.render, &api.Error{Status: http.StatusServiceUnavailable, Type: api.TypeServer, Code: "unavailable", Message: "Feedback is not stored here."})
 		return
 	}
-	body, release, aerr := s.readBody(w, r)
-	defer release()
+	body, buf, aerr := s.readBody(w, r)
+	defer releaseBody(buf)
 	var req feedbackRequest
 	if aerr == nil {
 		dec := json.NewDecoder(bytes.NewReader(body))

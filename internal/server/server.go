@@ -241,10 +241,15 @@ type reqState struct {
 	// runs (pooled: copy what must outlive it).
 	body []byte
 	// asm rebuilds a streamed answer that will be cached.
-	asm   *cache.Assembler
-	start time.Time
-	log   *slog.Logger
-	logTo requestHandler
+	asm    *cache.Assembler
+	start  time.Time
+	log    *slog.Logger
+	logTo  requestHandler
+	logger slog.Logger
+	// chat and greq are the chat request's fields and its gateway
+	// request, kept here rather than allocated on their own.
+	chat openai.ChatFields
+	greq gateway.Request
 	// hv holds the values of the response headers Switchboard sets, so
 	// that setting them allocates nothing.
 	hv  [12]string
@@ -305,7 +310,8 @@ func (s *Server) inference(endpoint string, render func(*api.Error) []byte, h fu
 		st := &reqState{start: time.Now(), id: requestID(r), render: render, endpoint: endpoint}
 		st.setHeader(w.Header(), "X-Request-Id", st.id)
 		st.logTo = requestHandler{Handler: s.log.Handler(), id: st.id}
-		st.log = slog.New(&st.logTo)
+		st.logger = *slog.New(&st.logTo)
+		st.log = &st.logger
 		if s.tracing {
 			st.traceParent, st.traceState = r.Header.Get("Traceparent"), r.Header.Get("Tracestate")
 		}
@@ -347,8 +353,8 @@ func (s *Server) withBody(h bodyHandler) func(http.ResponseWriter, *http.Request
 	return func(w http.ResponseWriter, r *http.Request, st *reqState) {
 		rec := &Record{RequestID: st.id, Endpoint: st.endpoint}
 		defer s.finish(st, rec)
-		body, release, aerr := s.readBody(w, r)
-		defer release()
+		body, buf, aerr := s.readBody(w, r)
+		defer releaseBody(buf)
 		if aerr != nil {
 			s.fail(w, st, rec, aerr)
 			return
@@ -380,31 +386,34 @@ func printable(s string) bool {
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // readBody reads the request body up to the limit into a pooled buffer;
-// release returns it to the pool once nothing refers to the bytes.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), err *api.Error) {
+// releaseBody(buf) returns it to the pool once nothing refers to the
+// bytes (buf may be nil).
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, buf *bytes.Buffer, err *api.Error) {
 	if r.ContentLength > s.maxBody {
-		return nil, func() {}, api.TooLarge(s.maxBody)
+		return nil, nil, api.TooLarge(s.maxBody)
 	}
-	buf := bodyPool.Get().(*bytes.Buffer)
+	buf = bodyPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	release = func() {
-		if buf.Cap() <= 1<<20 {
-			bodyPool.Put(buf)
-		}
-	}
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
 	}
 	_, rerr := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if rerr != nil {
-		release()
+		releaseBody(buf)
 		var mbe *http.MaxBytesError
 		if asMaxBytes(rerr, &mbe) {
-			return nil, func() {}, api.TooLarge(s.maxBody)
+			return nil, nil, api.TooLarge(s.maxBody)
 		}
-		return nil, func() {}, api.BadRequest("", "invalid_body", "Could not read the request body.")
+		return nil, nil, api.BadRequest("", "invalid_body", "Could not read the request body.")
 	}
-	return buf.Bytes(), release, nil
+	return buf.Bytes(), buf, nil
+}
+
+// releaseBody returns a body buffer to the pool, unless it grew large.
+func releaseBody(buf *bytes.Buffer) {
+	if buf != nil && buf.Cap() <= 1<<20 {
+		bodyPool.Put(buf)
+	}
 }
 
 // withDeadline applies a group's timeout to the request context.
