@@ -184,12 +184,17 @@ func TestTracing(t *testing.T) {
 	}
 	rc.mu.Unlock()
 
-	// Sampling 0: new traces are dropped, a sampled parent is followed.
+	// Sampling 0: new traces are dropped, a sampled parent is followed, an
+	// unsampled or malformed one is not.
 	rc2, endpoint2 := startReceiver(t)
 	gw2 := gatewayOver(t, metricsConfig+"tracing: {endpoint: \""+endpoint2+"\", sample_rate: 0}\n", map[string]string{"UP": up, "DOWN": down})
 	post(t, gw2.URL, "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, "x-request-id", "req-unsampled")
 	post(t, gw2.URL, "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, "x-request-id", "req-parent-sampled",
 		"traceparent", "00-"+parentTrace+"-"+parentSpan+"-01")
+	post(t, gw2.URL, "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, "x-request-id", "req-parent-unsampled",
+		"traceparent", "00-"+parentTrace+"-"+parentSpan+"-00")
+	post(t, gw2.URL, "/v1/chat/completions", `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, "x-request-id", "req-parent-malformed",
+		"traceparent", "00-"+parentTrace+"-"+parentSpan)
 	gw2.tracer.Shutdown(context.Background())
 	var ids []string
 	for _, s := range rc2.all() {

@@ -31,6 +31,9 @@ type Tracer struct {
 	provider *sdktrace.TracerProvider
 	tracer   trace.Tracer
 	prop     propagation.TraceContext
+	// unsampled: sample_rate is 0, so only requests whose client sent a
+	// sampled traceparent are traced; the rest skip the SDK entirely.
+	unsampled bool
 }
 
 // NewTracer builds the tracer the configuration asks for, or nil when
@@ -69,7 +72,17 @@ func NewTracer(ctx context.Context, cfg config.Tracing, getenv func(string) stri
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(rate))),
 	)
-	return &Tracer{provider: tp, tracer: tp.Tracer("github.com/switchboard-gw/switchboard")}, nil
+	return &Tracer{provider: tp, tracer: tp.Tracer("github.com/switchboard-gw/switchboard"), unsampled: rate <= 0}, nil
+}
+
+// sampledParent reports a W3C traceparent ("00-<trace id>-<span id>-<flags>")
+// whose sampled flag is set.
+func sampledParent(tp string) bool {
+	if len(tp) < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
+		return false
+	}
+	flags, err := strconv.ParseUint(tp[53:55], 16, 8)
+	return err == nil && flags&1 == 1
 }
 
 // Shutdown exports what is buffered and stops.
@@ -95,6 +108,9 @@ func providerName(typ string) string {
 // Export records one request's spans. The client's traceparent, if any,
 // is the parent: its trace id is kept and its sampling decision followed.
 func (t *Tracer) Export(rec *server.Record) {
+	if t.unsampled && !sampledParent(rec.TraceParent) {
+		return // what the parent-based sampler would decide, without building a span
+	}
 	op := operations[rec.Endpoint]
 	if op == "" {
 		op = rec.Endpoint
