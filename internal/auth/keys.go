@@ -174,11 +174,11 @@ func NewAuthenticator(master string, h Hasher, st *store.Store, ttl time.Duratio
 	return &Authenticator{master: NewMasterKey(master), hasher: h, store: st, ttl: ttl, cache: map[string]cached{}}
 }
 
-// Authenticate finds who a request is. Errors are 401s.
 // masterPrincipal is the master key's caller, shared: principals are
 // never changed once made.
 var masterPrincipal = &Principal{Master: true, Role: RoleAdmin}
 
+// Authenticate finds who a request is. Errors are 401s.
 func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Principal, *api.Error) {
 	key := KeyFromRequest(r)
 	if key == "" {

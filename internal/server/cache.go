@@ -259,24 +259,24 @@ func (s *Server) serveHit(ctx context.Context, w http.ResponseWriter, st *reqSta
 	rec.Cache, rec.Provider, rec.Upstream, rec.Usage, rec.CostSavedUSD, rec.CacheSource = result, e.Provider, e.Model, usage, e.CostUSD, e.RequestID
 	rec.Status = http.StatusOK
 	h := w.Header()
-	h.Set("X-Switchboard-Cache", result)
+	st.setHeader(h, "X-Switchboard-Cache", result)
 	if result == "semantic-hit" {
-		h.Set("X-Switchboard-Cache-Similarity", strconv.FormatFloat(similarity, 'f', 4, 64))
+		st.setHeader(h, "X-Switchboard-Cache-Similarity", strconv.FormatFloat(similarity, 'f', 4, 64))
 	}
-	h.Set("Age", strconv.Itoa(int(e.Age(time.Now()).Seconds())))
-	h.Set("X-Switchboard-Provider", e.Provider)
-	h.Set("X-Switchboard-Model", e.Model)
-	h.Set("X-Switchboard-Attempts", "0")
-	setTiming(st, h, rec, st.start, 0)
+	st.setHeader(h, "Age", strconv.Itoa(int(e.Age(time.Now()).Seconds())))
+	st.setHeader(h, "X-Switchboard-Provider", e.Provider)
+	st.setHeader(h, "X-Switchboard-Model", e.Model)
+	st.setHeader(h, "X-Switchboard-Attempts", "0")
+	setTiming(st, h, rec, 0)
 	if !f.Stream {
-		h.Set("Content-Type", "application/json")
-		h.Set("Content-Length", strconv.Itoa(len(jsonBody)))
+		st.setHeader(h, "Content-Type", "application/json")
+		st.setHeader(h, "Content-Length", strconv.Itoa(len(jsonBody)))
 		w.WriteHeader(http.StatusOK)
 		w.Write(jsonBody)
 		return true
 	}
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
+	st.setHeader(h, "Content-Type", "text/event-stream")
+	st.setHeader(h, "Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	rec.TTFT = time.Since(st.start)

@@ -143,9 +143,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 		}
 		rec.Status, rec.Usage = http.StatusOK, res.Response.Usage
 		if !res.Response.Raw {
-			if rec.Usage.Input == 0 && rec.Usage.Output == 0 {
-				estimateUsage(&rec.Usage, body, answerText(res.Response.Body))
-			}
+			estimateUsage(&rec.Usage, body, func() string { return answerText(res.Response.Body) })
 			if s.tracing {
 				rec.ResponseID = gjson.GetBytes(res.Response.Body, "id").String()
 				for _, r := range gjson.GetBytes(res.Response.Body, "choices.#.finish_reason").Array() {
@@ -153,7 +151,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, st *reqState,
 				}
 			}
 		}
-		setTiming(st, w.Header(), rec, st.start, res.Upstream)
+		setTiming(st, w.Header(), rec, res.Upstream)
 		st.setHeader(w.Header(), "Content-Type", "application/json")
 		st.setHeader(w.Header(), "Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(http.StatusOK)
@@ -174,7 +172,7 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 	defer stream.Close()
 	rec.TTFT = time.Since(st.start)
 	h := w.Header()
-	setTiming(st, h, rec, st.start, res.Upstream)
+	setTiming(st, h, rec, res.Upstream)
 	st.setHeader(h, "Content-Type", "text/event-stream")
 	st.setHeader(h, "Cache-Control", "no-cache")
 	st.setHeader(h, "X-Accel-Buffering", "no")
@@ -224,7 +222,7 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	rec.Usage = stream.Usage()
 	if !res.Response.Raw {
-		estimateUsage(&rec.Usage, body, said.b.String())
+		estimateUsage(&rec.Usage, body, said.b.String)
 		if rec.capture {
 			rec.ResponseBody = s.clip([]byte(said.b.String()))
 		}
@@ -288,8 +286,8 @@ func setRouteHeaders(st *reqState, h http.Header, res *gateway.Result) {
 
 // setTiming writes server-timing (time inside Switchboard and upstream)
 // and keeps Switchboard's own share as the record's overhead.
-func setTiming(st *reqState, h http.Header, rec *Record, start time.Time, upstream time.Duration) {
-	total := time.Since(start)
+func setTiming(st *reqState, h http.Header, rec *Record, upstream time.Duration) {
+	total := time.Since(st.start)
 	gw := total - upstream
 	if gw < 0 {
 		gw = 0

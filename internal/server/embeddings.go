@@ -49,7 +49,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, st *reqState
 		}
 	}
 	setRouteHeaders(st, w.Header(), res)
-	setTiming(st, w.Header(), rec, st.start, res.Upstream)
+	setTiming(st, w.Header(), rec, res.Upstream)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)

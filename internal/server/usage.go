@@ -70,11 +70,11 @@ func fallbackOverride(r *http.Request, req *gateway.Request) {
 // estimateUsage fills in token counts when the provider reported none:
 // the prompt from the chat body, the answer from its text. The record is
 // marked estimated.
-func estimateUsage(u *provider.Usage, chatBody []byte, answer string) {
+func estimateUsage(u *provider.Usage, chatBody []byte, answer func() string) {
 	if u.Input > 0 || u.Output > 0 {
 		return
 	}
-	*u = provider.Usage{Input: promptTokens(chatBody), Output: tokens.Count(answer), Estimated: true}
+	*u = provider.Usage{Input: promptTokens(chatBody), Output: tokens.Count(answer()), Estimated: true}
 }
 
 // answerText collects what a chat answer said, for estimates.

@@ -127,22 +127,27 @@ func (s *Store) InsertLogs(ctx context.Context, entries []LogEntry) error {
 	// Multi-row inserts of up to 100 rows: few statements per batch
 	// (PostgreSQL allows 65,535 parameters in one). Prepared before the
 	// transaction takes a connection: an in-memory database has only one.
-	stmts := map[int]*sql.Stmt{}
-	for start := 0; start < len(entries); start += 100 {
-		rows := min(100, len(entries)-start)
-		if stmts[rows] == nil {
-			st, err := s.logInsert(ctx, rows)
-			if err != nil {
-				return err
-			}
-			stmts[rows] = st
+	// Full chunks of 100 rows and one shorter last chunk.
+	var full, last *sql.Stmt
+	var err error
+	if len(entries) >= 100 {
+		if full, err = s.logInsert(ctx, 100); err != nil {
+			return err
+		}
+	}
+	if n := len(entries) % 100; n > 0 {
+		if last, err = s.logInsert(ctx, n); err != nil {
+			return err
 		}
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		args := make([]any, 0, min(len(entries), 100)*logColumnCount)
 		for start := 0; start < len(entries); start += 100 {
 			chunk := entries[start:min(start+100, len(entries))]
-			stmt := stmts[len(chunk)]
+			stmt := full
+			if len(chunk) < 100 {
+				stmt = last
+			}
 			args = args[:0]
 			for i := range chunk {
 				args = chunk[i].values(args)
